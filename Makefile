@@ -1,0 +1,82 @@
+# One command for each habit. Every target installs what it needs on a fresh machine.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+# Python 3.13 (the functions' runtime) where the machine has it, else the newest python3 >= 3.11.
+PYTHON ?= $(shell infra/find-python)
+VENV := .venv
+SAM_VENV := .venv-sam
+BIN := $(VENV)/bin
+UV := $(BIN)/uv
+PYTHON_DIR := $(dir $(PYTHON))
+API_PORT ?= 3000
+MOTO_PORT ?= 5000
+
+.PHONY: help
+help: ## List the commands
+	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --disable-pip-version-check uv==0.13.8
+
+$(VENV)/.installed: pyproject.toml | $(BIN)/python
+	$(UV) pip install --quiet --python $(BIN)/python -r pyproject.toml --extra dev
+	touch $@
+
+$(SAM_VENV)/.installed: | $(BIN)/python
+	$(UV) venv --quiet --python $(PYTHON) $(SAM_VENV)
+	$(UV) pip install --quiet --python $(SAM_VENV)/bin/python aws-sam-cli==1.170.0 cfn-lint==1.58.0
+	touch $@
+
+.PHONY: install
+install: $(VENV)/.installed ## Make the development environment (.venv)
+
+.PHONY: run
+run: install ## Start the whole system locally: moto, the API on :3000, the stream poller, the demo page
+	$(BIN)/python -m infra.local --api-port $(API_PORT) --moto-port $(MOTO_PORT)
+
+.PHONY: test
+test: lint unit-test ## Lint, then run every test (unit, integration, infra, e2e, browser)
+
+.PHONY: unit-test
+unit-test: install
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+.PHONY: lint
+lint: install $(SAM_VENV)/.installed ## ruff, mypy --strict, cfn-lint, sam validate --lint
+	$(BIN)/ruff check functions tests infra
+	$(BIN)/ruff format --check functions tests infra
+	$(BIN)/mypy
+	$(SAM_VENV)/bin/cfn-lint template.yaml
+	$(SAM_VENV)/bin/sam validate --lint --template template.yaml --region us-east-1
+
+.PHONY: format
+format: install ## Format and fix what ruff can
+	$(BIN)/ruff format functions tests infra
+	$(BIN)/ruff check --fix functions tests infra
+
+.PHONY: requirements
+requirements: install ## Regenerate functions/requirements.txt from pyproject.toml
+	$(UV) pip compile --quiet --python-version 3.13 --python-platform aarch64-manylinux_2_28 \
+	  --no-header --output-file functions/requirements.txt pyproject.toml
+
+.PHONY: openapi
+openapi: install ## Regenerate infra/openapi.json from the code
+	$(BIN)/python -m infra.openapi > infra/openapi.json
+
+.PHONY: build
+build: $(SAM_VENV)/.installed ## sam build (needs python3.13 on PATH; found automatically)
+	PATH="$(PYTHON_DIR):$$PATH" $(SAM_VENV)/bin/sam build --template template.yaml
+
+.PHONY: deploy
+deploy: build ## sam deploy, with samconfig.toml (first time: make deploy ARGS=--guided)
+	$(SAM_VENV)/bin/sam deploy $(ARGS)
+
+.PHONY: bench
+bench: install ## Cold-start import cost and request latency, measured
+	$(BIN)/python -m infra.bench
+
+.PHONY: clean
+clean: ## Remove environments and build output
+	rm -rf $(VENV) $(SAM_VENV) .aws-sam .local .pytest_cache .mypy_cache .ruff_cache .coverage

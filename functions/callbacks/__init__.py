@@ -1,0 +1,1 @@
+"""Call-back requests of Accent Plastic & Reconstructive Surgery: intake API and staff alerts."""

@@ -1,0 +1,44 @@
+"""boto3 clients: made on first use, once per process, and shared by the adapters.
+
+Endpoints come only from boto3's standard ``AWS_ENDPOINT_URL`` / ``AWS_ENDPOINT_URL_<SERVICE>``
+variables, so the same code talks to AWS, to moto, or to the local stack.
+"""
+
+from __future__ import annotations
+
+from functools import cache
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb import DynamoDBClient
+    from mypy_boto3_sesv2 import SESV2Client
+
+# Short timeouts and few retries: a visitor is waiting, and a 503 with Retry-After beats a hang.
+_CONFIG: dict[str, Any] = {
+    "connect_timeout": 2,
+    "read_timeout": 3,
+    "retries": {"mode": "standard", "max_attempts": 3},
+}
+
+
+@cache
+def _client(service: str) -> Any:
+    import boto3
+    from botocore.config import Config
+
+    return boto3.session.Session().client(service, config=Config(**_CONFIG))  # type: ignore[call-overload]
+
+
+def dynamodb() -> DynamoDBClient:
+    client: DynamoDBClient = _client("dynamodb")
+    return client
+
+
+def sesv2() -> SESV2Client:
+    client: SESV2Client = _client("sesv2")
+    return client
+
+
+def reset_clients() -> None:
+    """Forget the clients (tests that switch endpoints or credentials call this)."""
+    _client.cache_clear()

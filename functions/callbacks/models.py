@@ -1,0 +1,345 @@
+"""The call-back request as the website sends it, as the API answers, and as it is stored.
+
+Every rule of the HTTP contract's field table lives here, with the words a visitor reads when a
+value breaks it. Validators raise ``PydanticCustomError`` so that the message is ours, never a
+pydantic type name.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from enum import StrEnum
+from typing import Annotated, Any, Literal
+
+import phonenumbers
+from email_validator import EmailNotValidError, validate_email
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ModelWrapValidatorHandler,
+    field_validator,
+    model_validator,
+)
+from pydantic_core import ErrorDetails, PydanticCustomError
+
+CONSENT_TEXT = (
+    "I agree that Accent Plastic & Reconstructive Surgery may call me back at this number "
+    "about my request."
+)
+CONSENT_VERSION = "2026-11-callback-v1"
+
+NAME_MAX = 100
+EMAIL_MAX = 254
+MESSAGE_MAX = 1000
+SOURCE_URL_MAX = 2048
+CONSENT_TRUE = frozenset({"on", "true", "yes", "1"})
+IDEMPOTENCY_KEY_PATTERN = re.compile(r"[A-Za-z0-9_-]{1,128}")
+_NAME_PUNCTUATION = frozenset(" .'-")
+# Phones type a right single quotation mark for an apostrophe (O’Brien): read it as one.
+_APOSTROPHES = str.maketrans({"’": "'", "ʼ": "'"})
+_NANP_REGIONS = frozenset({"US", "CA"})
+
+
+class BestTime(StrEnum):
+    MORNING = "morning"
+    AFTERNOON = "afternoon"
+    EVENING = "evening"
+    ANYTIME = "anytime"
+
+
+class Interest(StrEnum):
+    FRACTIONAL_CO2_LASER = "fractional-co2-laser"
+    WRINKLES_FINE_LINES = "wrinkles-fine-lines"
+    SUN_SPOTS_DISCOLORATION = "sun-spots-discoloration"
+    SCARS_BURNS = "scars-burns"
+    STRETCH_MARKS = "stretch-marks"
+    OTHER = "other"
+
+
+BEST_TIME_LABELS = {
+    BestTime.MORNING: "Morning (8 am - noon)",
+    BestTime.AFTERNOON: "Afternoon (noon - 5 pm)",
+    BestTime.EVENING: "Evening (5 pm - 7 pm)",
+    BestTime.ANYTIME: "Any time",
+}
+INTEREST_LABELS = {
+    Interest.FRACTIONAL_CO2_LASER: "Fractional CO2 laser resurfacing",
+    Interest.WRINKLES_FINE_LINES: "Wrinkles and fine lines",
+    Interest.SUN_SPOTS_DISCOLORATION: "Sun spots and discoloration",
+    Interest.SCARS_BURNS: "Scars and burns",
+    Interest.STRETCH_MARKS: "Stretch marks",
+    Interest.OTHER: "Something else",
+}
+
+# What a visitor reads when a field is missing or of the wrong kind altogether.
+REQUIRED_MESSAGES = {
+    "name": "Please enter your name.",
+    "phone": "Please enter the phone number we should call.",
+    "consent": "Please tick the box to let us call you back at this number.",
+}
+FIELD_MESSAGES = {
+    "name": "Please enter your name using letters, spaces, periods, apostrophes or hyphens.",
+    "phone": "Please enter a 10-digit US phone number, like (662) 377-6290, "
+    "or an international number starting with +.",
+    "email": "Please enter a valid email address, like name@example.com, or leave it empty.",
+    "best_time": "Please choose morning, afternoon, evening or any time.",
+    "interest": "Please choose one of the listed treatments.",
+    "message": f"Please keep your message to {MESSAGE_MAX} characters or fewer.",
+    "consent": REQUIRED_MESSAGES["consent"],
+    "source_url": "The page address sent with the form is not a valid web address.",
+    "website": "This field must be left empty.",
+    "idempotency_key": "The form's request key is not valid; please reload the page and try again.",
+}
+FIELD_LABELS = {
+    "name": "Name",
+    "phone": "Phone",
+    "email": "Email",
+    "best_time": "Best time to call",
+    "interest": "Interested in",
+    "message": "Message",
+    "consent": "Consent",
+    "source_url": "Page",
+    "website": "Website",
+    "idempotency_key": "Request key",
+    "body": "Request",
+}
+
+
+def _problem(message: str) -> PydanticCustomError:
+    return PydanticCustomError("field_invalid", message)
+
+
+def _has_control_characters(value: str, allowed: str = "") -> bool:
+    return any(unicodedata.category(char) == "Cc" and char not in allowed for char in value)
+
+
+def _as_text(value: Any, field: str) -> str:
+    if isinstance(value, str):
+        return value
+    raise _problem(FIELD_MESSAGES[field])
+
+
+def _optional_text(value: Any, field: str) -> str | None:
+    if value is None:
+        return None
+    text = _as_text(value, field).strip()
+    return text or None
+
+
+class CallbackRequestIn(BaseModel):
+    """What the website's form posts (JSON, urlencoded or multipart)."""
+
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+    name: Annotated[str, Field(description="1-100 characters: letters, spaces, . ' -")]
+    phone: Annotated[str, Field(description="US/Canadian number in any notation, or +<country code>...")]
+    email: Annotated[str | None, Field(max_length=EMAIL_MAX)] = None
+    best_time: BestTime = BestTime.ANYTIME
+    interest: Interest = Interest.FRACTIONAL_CO2_LASER
+    message: Annotated[str | None, Field(description=f"at most {MESSAGE_MAX} characters")] = None
+    consent: Annotated[bool, Field(description="must be true: JSON true, or on/true/yes/1 in a form")]
+    source_url: Annotated[str | None, Field(max_length=SOURCE_URL_MAX)] = None
+    website: Annotated[str, Field(description="honeypot: hidden from people, must stay empty")] = ""
+    idempotency_key: Annotated[
+        str | None, Field(description="1-128 of A-Z a-z 0-9 _ -; or the Idempotency-Key header")
+    ] = None
+
+    @model_validator(mode="wrap")
+    @classmethod
+    def _honeypot_or_fields(
+        cls, data: Any, handler: ModelWrapValidatorHandler[CallbackRequestIn]
+    ) -> CallbackRequestIn:
+        """Flatten form values, drop empty optional choices, and let a filled honeypot through.
+
+        A bot that fills the hidden field must get the same answer as a person, whatever else it
+        sent: the model is built without validation and the route sees ``is_spam``.
+        """
+        if isinstance(data, dict):
+            # Form bodies arrive as {field: [value, ...]}; a field given twice counts once.
+            data = {key: value[0] if isinstance(value, list) and value else value for key, value in data.items()}
+            honeypot = data.pop("website", None)
+            if honeypot is not None and str(honeypot).strip():
+                return cls.model_construct(name="", phone="", consent=False, website=str(honeypot))
+            # An untouched <select> may post "" for "no preference": the default applies.
+            for choice in ("best_time", "interest"):
+                if data.get(choice, "") in ("", None):
+                    data.pop(choice, None)
+        return handler(data)
+
+    @property
+    def is_spam(self) -> bool:
+        return bool(self.website)
+
+    @field_validator("name", mode="before")
+    @classmethod
+    def _valid_name(cls, value: Any) -> str:
+        text = _as_text(value, "name").strip()
+        if not text:
+            raise _problem(REQUIRED_MESSAGES["name"])
+        if len(text) > NAME_MAX:
+            raise _problem(f"Please shorten your name to {NAME_MAX} characters or fewer.")
+        text = unicodedata.normalize("NFC", text.translate(_APOSTROPHES))
+        for char in text:
+            if char in _NAME_PUNCTUATION:
+                continue
+            if unicodedata.category(char)[0] not in "LM":  # letters of any script, with their marks
+                raise _problem(FIELD_MESSAGES["name"])
+        return " ".join(text.split())
+
+    @field_validator("phone", mode="before")
+    @classmethod
+    def _valid_phone(cls, value: Any) -> str:
+        text = _as_text(value, "phone").strip()
+        if not text:
+            raise _problem(REQUIRED_MESSAGES["phone"])
+        if len(text) > 40 or _has_control_characters(text):
+            raise _problem(FIELD_MESSAGES["phone"])
+        try:
+            number = phonenumbers.parse(text, "US")
+        except phonenumbers.NumberParseException:
+            raise _problem(FIELD_MESSAGES["phone"]) from None
+        international = text.startswith(("+", "011"))
+        if not phonenumbers.is_valid_number(number) or (
+            not international and phonenumbers.region_code_for_number(number) not in _NANP_REGIONS
+        ):
+            raise _problem(FIELD_MESSAGES["phone"])
+        return str(phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164))
+
+    @field_validator("email", mode="before")
+    @classmethod
+    def _valid_email(cls, value: Any) -> str | None:
+        text = _optional_text(value, "email")
+        if text is None:
+            return None
+        if len(text) > EMAIL_MAX:
+            raise _problem(f"Please use an email address of at most {EMAIL_MAX} characters.")
+        try:
+            return str(validate_email(text, check_deliverability=False).normalized)
+        except EmailNotValidError:
+            raise _problem(FIELD_MESSAGES["email"]) from None
+
+    @field_validator("best_time", "interest", mode="before")
+    @classmethod
+    def _choice_in_any_case(cls, value: Any) -> Any:
+        return value.strip().lower() if isinstance(value, str) else value
+
+    @field_validator("message", mode="before")
+    @classmethod
+    def _valid_message(cls, value: Any) -> str | None:
+        text = _optional_text(value, "message")
+        if text is None:
+            return None
+        text = text.replace("\r\n", "\n").replace("\r", "\n")
+        if len(text) > MESSAGE_MAX:
+            raise _problem(FIELD_MESSAGES["message"])
+        if _has_control_characters(text, allowed="\n\t"):
+            raise _problem("Please remove the unusual characters from your message.")
+        return text
+
+    @field_validator("consent", mode="before")
+    @classmethod
+    def _consent_given(cls, value: Any) -> bool:
+        if value is True or (isinstance(value, str) and value.strip().lower() in CONSENT_TRUE):
+            return True
+        raise _problem(REQUIRED_MESSAGES["consent"])
+
+    @field_validator("source_url", mode="before")
+    @classmethod
+    def _valid_source_url(cls, value: Any) -> str | None:
+        text = _optional_text(value, "source_url")
+        if text is None:
+            return None
+        if len(text) > SOURCE_URL_MAX or _has_control_characters(text) or " " in text:
+            raise _problem(FIELD_MESSAGES["source_url"])
+        scheme, _, rest = text.partition("://")
+        host = rest.split("/", 1)[0].split("?", 1)[0].split("#", 1)[0]
+        if scheme.lower() not in ("http", "https") or not host:
+            raise _problem(FIELD_MESSAGES["source_url"])
+        return text
+
+    @field_validator("idempotency_key", mode="before")
+    @classmethod
+    def _valid_idempotency_key(cls, value: Any) -> str | None:
+        text = _optional_text(value, "idempotency_key")
+        if text is None:
+            return None
+        if not IDEMPOTENCY_KEY_PATTERN.fullmatch(text):
+            raise _problem(FIELD_MESSAGES["idempotency_key"])
+        return text
+
+
+class CallbackRequestReceipt(BaseModel):
+    """The answer to a stored or duplicate request: the same id for the same request."""
+
+    id: str
+    status: Literal["received"] = "received"
+
+
+class FieldProblem(BaseModel):
+    field: str
+    message: str
+
+
+class ErrorBody(BaseModel):
+    """Every error the API answers with: a code for programs, a sentence for people."""
+
+    error: str
+    message: str
+    errors: list[FieldProblem] = []
+
+
+def field_problems(errors: list[ErrorDetails] | list[dict[str, Any]]) -> list[FieldProblem]:
+    """Turn validation errors into one readable problem per field, in the form's order."""
+    found: dict[str, str] = {}
+    for error in errors:
+        loc = [part for part in error.get("loc", ()) if isinstance(part, str) and part != "body"]
+        field = loc[0] if loc else "body"
+        if field in found:
+            continue
+        if error.get("type") == "field_invalid":
+            found[field] = str(error.get("msg"))
+        elif error.get("type") == "missing" and field in REQUIRED_MESSAGES:
+            found[field] = REQUIRED_MESSAGES[field]
+        else:
+            found[field] = FIELD_MESSAGES.get(field, "This value is not valid.")
+    order = list(FIELD_MESSAGES)
+    return [
+        FieldProblem(field=field, message=message)
+        for field, message in sorted(found.items(), key=lambda kv: order.index(kv[0]) if kv[0] in order else -1)
+    ]
+
+
+class ConsentRecord(BaseModel):
+    """What the visitor agreed to, when, on which page and from which address."""
+
+    model_config = ConfigDict(frozen=True)
+
+    text: str = CONSENT_TEXT
+    version: str = CONSENT_VERSION
+    agreed_at: str
+    source_url: str | None = None
+    ip_address: str | None = None
+
+
+class StoredCallbackRequest(BaseModel):
+    """One call-back request as stored in the table and read back by the notifier."""
+
+    model_config = ConfigDict(frozen=True)
+
+    id: str
+    created_at: str
+    status: Literal["new", "contacted"] = "new"
+    name: str
+    phone: str
+    email: str | None = None
+    best_time: BestTime
+    interest: Interest
+    message: str | None = None
+    source_url: str | None = None
+    consent: ConsentRecord
+    expires_at: int
+    correlation_id: str | None = None
+    notified_at: str | None = None
+    ses_message_id: str | None = None

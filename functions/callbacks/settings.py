@@ -1,0 +1,78 @@
+"""Settings: the environment, read once on first use into a frozen model.
+
+Every environment variable the functions read is named here and nowhere else.
+"""
+
+from __future__ import annotations
+
+import os
+from functools import cache
+from typing import Annotated
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+TABLE_NAME = "TABLE_NAME"
+ALLOWED_ORIGINS = "ALLOWED_ORIGINS"
+THANK_YOU_URL = "THANK_YOU_URL"
+RETENTION_DAYS = "RETENTION_DAYS"
+SENDER_EMAIL = "SENDER_EMAIL"
+OFFICE_EMAILS = "OFFICE_EMAILS"
+SES_CONFIGURATION_SET = "SES_CONFIGURATION_SET"
+EMAIL_INCLUDE_DETAILS = "EMAIL_INCLUDE_DETAILS"
+
+_ENV_NAMES = {
+    "table_name": TABLE_NAME,
+    "allowed_origins": ALLOWED_ORIGINS,
+    "thank_you_url": THANK_YOU_URL,
+    "retention_days": RETENTION_DAYS,
+    "sender_email": SENDER_EMAIL,
+    "office_emails": OFFICE_EMAILS,
+    "ses_configuration_set": SES_CONFIGURATION_SET,
+    "email_include_details": EMAIL_INCLUDE_DETAILS,
+}
+
+
+def _split_list(value: object) -> object:
+    if isinstance(value, str):
+        return [part.strip() for part in value.split(",") if part.strip()]
+    return value
+
+
+class Settings(BaseModel):
+    """What a deployment decides. Defaults suit the local stack and the tests."""
+
+    model_config = ConfigDict(frozen=True)
+
+    table_name: str = "callback-requests"
+    allowed_origins: tuple[str, ...] = ("http://127.0.0.1:3000", "http://localhost:3000")
+    thank_you_url: str = "http://127.0.0.1:3000/thank-you"
+    retention_days: Annotated[int, Field(ge=1, le=3650)] = 365
+    sender_email: str = "callbacks@example.com"
+    office_emails: tuple[str, ...] = ("office@example.com",)
+    ses_configuration_set: str | None = None
+    email_include_details: bool = True
+
+    _split_origins = field_validator("allowed_origins", "office_emails", mode="before")(_split_list)
+
+    @field_validator("allowed_origins")
+    @classmethod
+    def _origins_have_no_slash(cls, origins: tuple[str, ...]) -> tuple[str, ...]:
+        # Browsers send Origin without a trailing slash; a configured one would never match.
+        return tuple(origin.rstrip("/") for origin in origins)
+
+    @field_validator("ses_configuration_set", mode="before")
+    @classmethod
+    def _empty_is_none(cls, value: object) -> object:
+        return value or None
+
+
+def settings_from_environment(environ: dict[str, str] | os._Environ[str] = os.environ) -> Settings:
+    """Build settings from the variables that are set; unset ones keep their defaults."""
+    values = {field: environ[name] for field, name in _ENV_NAMES.items() if environ.get(name, "") != ""}
+    return Settings.model_validate(values)
+
+
+@cache
+def get_settings() -> Settings:
+    """The settings of this process, read on first use (tests call ``get_settings.cache_clear()``)."""
+    return settings_from_environment()

@@ -1,0 +1,171 @@
+"""DynamoDB access: the only module that knows the table's shape.
+
+One table, one string key ``pk``:
+
+- ``request#<id>``: a call-back request (the stored record of the contract);
+- ``idempotency#<sha256>`` and ``fingerprint#<sha256>``: dedupe markers that point at a request.
+
+A new request is stored with one ``TransactWriteItems`` call: the request and its markers, each
+marker conditional on not pointing at a request made within its window. When a condition fails,
+DynamoDB hands back the marker (``ReturnValuesOnConditionCheckFailure``), so a duplicate learns
+the original id in that same call.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Literal
+
+from botocore.exceptions import BotoCoreError, ClientError
+
+from callbacks import aws
+from callbacks.models import StoredCallbackRequest
+from callbacks.settings import get_settings
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb.type_defs import TransactWriteItemTypeDef
+
+REQUEST_PREFIX = "request#"
+_CONFLICT_ATTEMPTS = 3
+
+
+class StorageUnavailableError(Exception):
+    """The table could not be reached or refused the write; nothing was stored."""
+
+
+@dataclass(frozen=True)
+class DedupeKey:
+    """A marker that makes a second request with the same key a duplicate within ``window_seconds``."""
+
+    kind: Literal["idempotency", "fingerprint"]
+    digest: str
+    window_seconds: int
+
+
+@dataclass(frozen=True)
+class SaveOutcome:
+    request_id: str
+    created: bool
+
+
+def _string_attributes(values: dict[str, Any]) -> dict[str, Any]:
+    item: dict[str, Any] = {}
+    for key, value in values.items():
+        if value is None:
+            continue
+        if isinstance(value, bool):
+            item[key] = {"BOOL": value}
+        elif isinstance(value, int):
+            item[key] = {"N": str(value)}
+        elif isinstance(value, dict):
+            item[key] = {"M": _string_attributes(value)}
+        else:
+            item[key] = {"S": str(value)}
+    return item
+
+
+def request_item(request: StoredCallbackRequest) -> dict[str, Any]:
+    """The DynamoDB item of a request, in the low-level client's attribute-value form."""
+    values = request.model_dump(mode="json", exclude_none=True)
+    return _string_attributes({"pk": REQUEST_PREFIX + request.id, **values})
+
+
+def request_from_image(image: dict[str, Any]) -> StoredCallbackRequest:
+    """A stored request from a deserialized item (a stream record's ``NewImage``)."""
+    return StoredCallbackRequest.model_validate({k: v for k, v in image.items() if k != "pk"})
+
+
+def save_new_request(request: StoredCallbackRequest, dedupe_keys: list[DedupeKey], now: int) -> SaveOutcome:
+    """Store ``request`` unless a dedupe key points at an earlier one; one DynamoDB call."""
+    table = get_settings().table_name
+    items: list[TransactWriteItemTypeDef] = [
+        {
+            "Put": {
+                "TableName": table,
+                "Item": request_item(request),
+                "ConditionExpression": "attribute_not_exists(pk)",
+            }
+        }
+    ]
+    for key in dedupe_keys:
+        items.append(
+            {
+                "Put": {
+                    "TableName": table,
+                    "Item": _string_attributes(
+                        {
+                            "pk": f"{key.kind}#{key.digest}",
+                            "request_id": request.id,
+                            "created_epoch": now,
+                            "expires_at": now + key.window_seconds,
+                        }
+                    ),
+                    "ConditionExpression": "attribute_not_exists(pk) OR created_epoch < :cutoff",
+                    "ExpressionAttributeValues": {":cutoff": {"N": str(now - key.window_seconds)}},
+                    "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
+                }
+            }
+        )
+    for attempt in range(1, _CONFLICT_ATTEMPTS + 1):
+        try:
+            aws.dynamodb().transact_write_items(TransactItems=items)
+            return SaveOutcome(request_id=request.id, created=True)
+        except ClientError as error:
+            if error.response.get("Error", {}).get("Code") != "TransactionCanceledException":
+                raise StorageUnavailableError(error.response.get("Error", {}).get("Code", "")) from error
+            reasons = error.response.get("CancellationReasons", [])  # type: ignore[typeddict-item]
+            earlier = _earlier_request_id(reasons)
+            if earlier:
+                return SaveOutcome(request_id=earlier, created=False)
+            conflicted = any(reason.get("Code") == "TransactionConflict" for reason in reasons)
+            if not conflicted or attempt == _CONFLICT_ATTEMPTS:
+                raise StorageUnavailableError("transaction cancelled") from error
+            # Two copies of one request raced (a double click): the next try sees the winner's marker.
+            time.sleep(0.02 * attempt)
+        except BotoCoreError as error:
+            raise StorageUnavailableError(type(error).__name__) from error
+    raise StorageUnavailableError("unreachable")  # pragma: no cover
+
+
+def _earlier_request_id(reasons: list[dict[str, Any]]) -> str | None:
+    # Markers follow the request in the transaction, the idempotency key's first.
+    for reason in reasons[1:]:
+        if reason.get("Code") == "ConditionalCheckFailed":
+            request_id = reason.get("Item", {}).get("request_id", {}).get("S")
+            if request_id:
+                return str(request_id)
+    return None
+
+
+def mark_notified(request_id: str, notified_at: str, ses_message_id: str) -> bool:
+    """Record the staff alert on the request; False when it was already recorded."""
+    try:
+        aws.dynamodb().update_item(
+            TableName=get_settings().table_name,
+            Key={"pk": {"S": REQUEST_PREFIX + request_id}},
+            UpdateExpression="SET notified_at = :at, ses_message_id = :mid",
+            ConditionExpression="attribute_exists(pk) AND attribute_not_exists(notified_at)",
+            ExpressionAttributeValues={":at": {"S": notified_at}, ":mid": {"S": ses_message_id}},
+        )
+    except ClientError as error:
+        if error.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException":
+            return False
+        raise StorageUnavailableError(error.response.get("Error", {}).get("Code", "")) from error
+    except BotoCoreError as error:
+        raise StorageUnavailableError(type(error).__name__) from error
+    return True
+
+
+def is_notified(request_id: str) -> bool:
+    """Whether the staff alert of a request is already recorded (a strongly consistent read)."""
+    try:
+        answer = aws.dynamodb().get_item(
+            TableName=get_settings().table_name,
+            Key={"pk": {"S": REQUEST_PREFIX + request_id}},
+            ConsistentRead=True,
+            ProjectionExpression="notified_at",
+        )
+    except (ClientError, BotoCoreError) as error:
+        raise StorageUnavailableError(type(error).__name__) from error
+    return "notified_at" in answer.get("Item", {})
