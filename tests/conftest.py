@@ -1,0 +1,68 @@
+"""Shared fixtures: settings from a clean environment, and moto built from template.yaml."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import boto3
+import pytest
+from moto import mock_aws
+
+from callbacks import aws
+from callbacks.settings import get_settings
+from infra.provision import Provisioned, provision
+
+EVENTS = Path(__file__).parent / "events"
+TEST_ENV = {
+    "AWS_DEFAULT_REGION": "us-east-1",
+    "AWS_ACCESS_KEY_ID": "testing",
+    "AWS_SECRET_ACCESS_KEY": "testing",
+    "AWS_SESSION_TOKEN": "testing",
+    "TABLE_NAME": "callback-requests-test",
+    "ALLOWED_ORIGINS": "https://www.accentplasticsurgery.example,https://accentplasticsurgery.example",
+    "THANK_YOU_URL": "https://www.accentplasticsurgery.example/thank-you",
+    "RETENTION_DAYS": "365",
+    "SENDER_EMAIL": "alerts@accentplasticsurgery.example",
+    "OFFICE_EMAILS": "frontdesk@accentplasticsurgery.example,nurse@accentplasticsurgery.example",
+    "SES_CONFIGURATION_SET": "staff-alerts",
+    "EMAIL_INCLUDE_DETAILS": "true",
+    "POWERTOOLS_SERVICE_NAME": "callback-requests",
+    "POWERTOOLS_METRICS_NAMESPACE": "CallbackRequests",
+    "POWERTOOLS_DEV": "false",
+}
+
+
+@pytest.fixture(autouse=True)
+def environment(monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, str]]:
+    """Every test starts from the same settings and fresh clients."""
+    for name in ("AWS_ENDPOINT_URL", "AWS_PROFILE", "AWS_ENDPOINT_URL_DYNAMODB", "AWS_ENDPOINT_URL_SESV2"):
+        monkeypatch.delenv(name, raising=False)
+    for name, value in TEST_ENV.items():
+        monkeypatch.setenv(name, value)
+    get_settings.cache_clear()
+    aws.reset_clients()
+    yield TEST_ENV
+    get_settings.cache_clear()
+    aws.reset_clients()
+
+
+@pytest.fixture
+def moto_aws(environment: dict[str, str]) -> Iterator[Provisioned]:
+    """moto in-process, with template.yaml's table, queue, identity and configuration set."""
+    with mock_aws():
+        yield provision(
+            boto3.session.Session(),
+            table_name=environment["TABLE_NAME"],
+            queue_name="staff-alert-dlq",
+            sender_email=environment["SENDER_EMAIL"],
+            configuration_set=environment["SES_CONFIGURATION_SET"],
+        )
+
+
+def load_event(name: str) -> dict[str, Any]:
+    """A test event from tests/events, by name."""
+    event: dict[str, Any] = json.loads((EVENTS / f"{name}.json").read_text(encoding="utf-8"))
+    return event
