@@ -15,7 +15,7 @@ from callbacks import aws
 from callbacks.settings import get_settings
 from infra.provision import Provisioned, provision
 
-EVENTS = Path(__file__).parent / "events"
+EVENTS = Path(__file__).resolve().parent.parent / "infra" / "events"
 TEST_ENV = {
     "AWS_DEFAULT_REGION": "us-east-1",
     "AWS_ACCESS_KEY_ID": "testing",

@@ -294,8 +294,9 @@ def field_problems(errors: list[ErrorDetails] | list[dict[str, Any]]) -> list[Fi
     """Turn validation errors into one readable problem per field, in the form's order."""
     found: dict[str, str] = {}
     for error in errors:
-        loc = [part for part in error.get("loc", ()) if isinstance(part, str) and part != "body"]
-        field = loc[0] if loc else "body"
+        # ("body", "phone") for a body field, ("header", "Idempotency-Key") for the header.
+        loc = [part for part in error.get("loc", ()) if isinstance(part, str) and part not in ("body", "header")]
+        field = loc[0].lower().replace("-", "_") if loc else "body"
         if field in found:
             continue
         if error.get("type") == "field_invalid":

@@ -1,0 +1,85 @@
+"""Taking a call-back request in: from a validated form to a stored record, once.
+
+This is the logic the intake entry point calls. It never sees the HTTP event or the
+environment: the caller passes what the visitor sent and where it came from.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from callbacks import store
+from callbacks.models import CallbackRequestIn, ConsentRecord, StoredCallbackRequest
+from callbacks.settings import Settings
+
+# The same phone, name, interest and message within this window is a double submission.
+DUPLICATE_WINDOW_SECONDS = 10 * 60
+# A rendered form's key stays unique for a day: a visitor who comes back tomorrow to the same tab
+# and sends again is asking again.
+IDEMPOTENCY_WINDOW_SECONDS = 24 * 60 * 60
+
+
+@dataclass(frozen=True)
+class Origin:
+    """Where a request came from, as API Gateway saw it."""
+
+    ip_address: str | None
+    correlation_id: str | None
+    received_at: datetime
+
+
+def new_request_id() -> str:
+    return str(uuid.uuid4())
+
+
+def _digest(*parts: str) -> str:
+    return hashlib.sha256("\x1f".join(parts).encode("utf-8")).hexdigest()
+
+
+def content_fingerprint(request: CallbackRequestIn) -> str:
+    """What makes two submissions the same request: phone, name, interest and message."""
+    message = " ".join((request.message or "").split())
+    return _digest(request.phone, " ".join(request.name.casefold().split()), request.interest.value, message)
+
+
+def dedupe_keys(request: CallbackRequestIn, idempotency_key: str | None) -> list[store.DedupeKey]:
+    keys = []
+    key = idempotency_key or request.idempotency_key
+    if key:
+        keys.append(store.DedupeKey("idempotency", _digest(key), IDEMPOTENCY_WINDOW_SECONDS))
+    keys.append(store.DedupeKey("fingerprint", content_fingerprint(request), DUPLICATE_WINDOW_SECONDS))
+    return keys
+
+
+def stored_record(
+    request: CallbackRequestIn, request_id: str, origin: Origin, settings: Settings
+) -> StoredCallbackRequest:
+    received = origin.received_at.astimezone(UTC)
+    created_at = received.isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    return StoredCallbackRequest(
+        id=request_id,
+        created_at=created_at,
+        name=request.name,
+        phone=request.phone,
+        email=request.email,
+        best_time=request.best_time,
+        interest=request.interest,
+        message=request.message,
+        source_url=request.source_url,
+        consent=ConsentRecord(agreed_at=created_at, source_url=request.source_url, ip_address=origin.ip_address),
+        expires_at=int(received.timestamp()) + settings.retention_days * 86400,
+        correlation_id=origin.correlation_id,
+    )
+
+
+def register_callback_request(
+    request: CallbackRequestIn, idempotency_key: str | None, origin: Origin, settings: Settings
+) -> store.SaveOutcome:
+    """Store a new request, or find the one it repeats; one DynamoDB call either way."""
+    record = stored_record(request, new_request_id(), origin, settings)
+    return store.save_new_request(
+        record, dedupe_keys(request, idempotency_key), now=int(origin.received_at.timestamp())
+    )

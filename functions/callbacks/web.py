@@ -1,0 +1,86 @@
+"""What a browser's own form post needs: content negotiation and the small error page."""
+
+from __future__ import annotations
+
+from html import escape
+
+from callbacks.models import FIELD_LABELS, FieldProblem
+
+
+def _quality(accept: str, media_type: str) -> float:
+    """The q-value ``accept`` gives ``media_type``, by its most specific matching range."""
+    main_type = media_type.split("/", 1)[0]
+    best: tuple[int, float] = (-1, 0.0)
+    for item in accept.split(","):
+        range_, *params = (part.strip() for part in item.split(";"))
+        range_ = range_.lower()
+        if range_ == media_type:
+            specificity = 2
+        elif range_ == f"{main_type}/*":
+            specificity = 1
+        elif range_ == "*/*":
+            specificity = 0
+        else:
+            continue
+        quality = 1.0
+        for param in params:
+            name, _, value = param.partition("=")
+            if name.strip().lower() == "q":
+                try:
+                    quality = float(value)
+                except ValueError:
+                    quality = 0.0
+        best = max(best, (specificity, quality))
+    return best[1]
+
+
+def prefers_html(accept: str | None) -> bool:
+    """True when the client prefers an HTML page to JSON, as a browser's own form post does.
+
+    A browser submitting a form sends ``text/html,...,*/*;q=0.8``; ``fetch`` sends ``*/*``; API
+    clients send ``application/json`` or nothing. Only the first gets pages.
+    """
+    if not accept:
+        return False
+    return _quality(accept, "text/html") > _quality(accept, "application/json")
+
+
+def error_page(problems: list[FieldProblem], back_url: str | None) -> str:
+    """A small, accessible page that lists each problem and links back to the form."""
+    items = "\n".join(
+        f'<li><strong>{escape(FIELD_LABELS.get(problem.field, problem.field))}:</strong> '
+        f"{escape(problem.message)}</li>"
+        for problem in problems
+    )
+    back = (
+        f'<a href="{escape(back_url, quote=True)}">Go back to the form</a>'
+        if back_url
+        else "Use your browser's Back button to return to the form."
+    )
+    return f"""<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>Please check your call-back request</title>
+<style>
+body {{ font: 1.0625rem/1.5 system-ui, sans-serif; margin: 0 auto; max-width: 36rem; padding: 1.5rem; color: #1f2933; }}
+h1 {{ font-size: 1.5rem; }}
+li {{ margin: .5rem 0; }}
+a {{ color: #0b5cab; font-weight: 600; }}
+a:focus-visible {{ outline: 3px solid #0b5cab; outline-offset: 2px; }}
+</style>
+</head>
+<body>
+<main>
+<h1 id="problems-title">Please check your call-back request</h1>
+<p>We could not send your request yet. Please go back and correct:</p>
+<ul aria-labelledby="problems-title">
+{items}
+</ul>
+<p>{back}</p>
+<p>You can also call our office at <a href="tel:+16623776290">662-377-6290</a>.</p>
+</main>
+</body>
+</html>
+"""
