@@ -258,7 +258,17 @@ def openapi_document() -> str:
         version="1.0.0",
         summary="Accent Plastic & Reconstructive Surgery: ask to be called back",
     )
-    return json.dumps(json.loads(schema), indent=2, sort_keys=False) + "\n"
+    document = json.loads(schema)
+    create = document["paths"]["/callback-requests"]["post"]
+    # Powertools documents one media type per body; the same fields arrive as forms too.
+    content = create["requestBody"]["content"]
+    for media_type in ("application/x-www-form-urlencoded", "multipart/form-data"):
+        content[media_type] = content[_JSON]
+    receipt = {_JSON: {"schema": {"$ref": "#/components/schemas/CallbackRequestReceipt"}}}
+    for status in ("200", "201"):
+        create["responses"][status]["content"] = receipt
+    create["responses"]["303"].pop("content", None)
+    return json.dumps(document, indent=2) + "\n"
 
 
 __all__ = ["app", "lambda_handler", "openapi_document"]

@@ -175,7 +175,7 @@ class CallbackRequestIn(BaseModel):
     @field_validator("name", mode="before")
     @classmethod
     def _valid_name(cls, value: Any) -> str:
-        text = _as_text(value, "name").strip()
+        text = _as_text("" if value is None else value, "name").strip()
         if not text:
             raise _problem(REQUIRED_MESSAGES["name"])
         if len(text) > NAME_MAX:
@@ -191,7 +191,7 @@ class CallbackRequestIn(BaseModel):
     @field_validator("phone", mode="before")
     @classmethod
     def _valid_phone(cls, value: Any) -> str:
-        text = _as_text(value, "phone").strip()
+        text = _as_text("" if value is None else value, "phone").strip()
         if not text:
             raise _problem(REQUIRED_MESSAGES["phone"])
         if len(text) > 40 or _has_control_characters(text):

@@ -1,0 +1,310 @@
+"""Every row of the contract's field table, valid and invalid, as a visitor would type it."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from pydantic import ValidationError
+
+from callbacks.models import CallbackRequestIn, field_problems
+
+BASE: dict[str, Any] = {"name": "Jane Doe", "phone": "(662) 377-6290", "consent": True}
+
+
+def valid(**fields: Any) -> CallbackRequestIn:
+    return CallbackRequestIn.model_validate({**BASE, **fields})
+
+
+def problems(**fields: Any) -> dict[str, str]:
+    with pytest.raises(ValidationError) as caught:
+        CallbackRequestIn.model_validate({**BASE, **fields})
+    return {problem.field: problem.message for problem in field_problems(caught.value.errors())}
+
+
+def drop(field: str) -> dict[str, str]:
+    data = {key: value for key, value in BASE.items() if key != field}
+    with pytest.raises(ValidationError) as caught:
+        CallbackRequestIn.model_validate(data)
+    return {problem.field: problem.message for problem in field_problems(caught.value.errors())}
+
+
+# --- name ---------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("typed", "stored"),
+    [
+        ("Jane Doe", "Jane Doe"),
+        ("  Jane   Doe  ", "Jane Doe"),
+        ("Mary-Jane O'Neil Jr.", "Mary-Jane O'Neil Jr."),
+        ("Seán O’Brien", "Seán O'Brien"),  # a phone's curly apostrophe
+        ("José Álvarez", "José Álvarez"),
+        ("Nguyễn Thị Minh", "Nguyễn Thị Minh"),
+        ("Дмитрий", "Дмитрий"),
+        ("محمد علي", "محمد علي"),
+        ("山田 太郎", "山田 太郎"),
+        ("अनीता", "अनीता"),
+        ("J", "J"),
+        ("a" * 100, "a" * 100),
+    ],
+)
+def test_given_a_name_of_letters_of_any_script_then_it_is_accepted(typed: str, stored: str) -> None:
+    assert valid(name=typed).name == stored
+
+
+@pytest.mark.parametrize(
+    "typed",
+    ["R2-D2", "Jane <script>", "Jane\nDoe", "Jane\rDoe", "Jane\tDoe", "Jane\x00", "jane@example.com", "😀 Jane", "a" * 101],
+)
+def test_given_a_name_with_other_characters_or_too_long_then_a_readable_problem(typed: str) -> None:
+    message = problems(name=typed)["name"]
+
+    assert message.startswith("Please")
+
+
+@pytest.mark.parametrize("typed", ["", "   ", None])
+def test_given_no_name_then_please_enter_your_name(typed: Any) -> None:
+    assert problems(name=typed)["name"] == "Please enter your name."
+    assert drop("name")["name"] == "Please enter your name."
+
+
+def test_given_a_name_of_101_characters_then_the_limit_is_named() -> None:
+    assert "100 characters" in problems(name="a" * 101)["name"]
+
+
+# --- phone --------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("typed", "e164"),
+    [
+        ("(662) 377-6290", "+16623776290"),
+        ("662.377.6290", "+16623776290"),
+        ("662-377-6290", "+16623776290"),
+        ("6623776290", "+16623776290"),
+        ("+1 662 377 6290", "+16623776290"),
+        ("16623776290", "+16623776290"),
+        ("1 (662) 377-6290", "+16623776290"),
+        ("  +1-662-377-6290 ", "+16623776290"),
+        ("(204) 555-0199", "+12045550199"),  # Canada
+        ("+44 20 7946 0958", "+442079460958"),
+        ("+33 1 23 45 67 89", "+33123456789"),
+        ("+52 55 1234 5678", "+525512345678"),
+    ],
+)
+def test_given_a_phone_in_a_common_notation_then_it_is_stored_in_e164(typed: str, e164: str) -> None:
+    assert valid(phone=typed).phone == e164
+
+
+@pytest.mark.parametrize(
+    "typed",
+    [
+        "555-1234",  # seven digits: no area code
+        "123-456-7890",  # no such area code
+        "662 377 629",
+        "662377629012",
+        "44 20 7946 0958",  # international without +: read as a US number, which it is not
+        "+999 1234 5678",
+        "call me",
+        "662-377-6290\nBcc: x@example.com",
+        "+" + "1" * 50,
+    ],
+)
+def test_given_an_invalid_phone_then_please_enter_a_10_digit_number(typed: str) -> None:
+    assert problems(phone=typed)["phone"].startswith("Please enter a 10-digit US phone number")
+
+
+@pytest.mark.parametrize("typed", ["", "  ", None])
+def test_given_no_phone_then_please_enter_the_number(typed: Any) -> None:
+    assert problems(phone=typed)["phone"] == "Please enter the phone number we should call."
+    assert "phone" in drop("phone")
+
+
+def test_given_a_phone_as_a_json_number_then_a_readable_problem() -> None:
+    assert problems(phone=6623776290)["phone"].startswith("Please enter a 10-digit")
+
+
+# --- email --------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("typed", "stored"),
+    [
+        ("jane@example.com", "jane@example.com"),
+        ("  Jane.Doe+laser@Example.COM ", "Jane.Doe+laser@example.com"),
+        ("jose@correo.example", "jose@correo.example"),
+        ("", None),
+        (None, None),
+    ],
+)
+def test_given_a_valid_or_no_email_then_it_is_accepted(typed: Any, stored: str | None) -> None:
+    assert valid(email=typed).email == stored
+
+
+def test_given_an_email_of_254_characters_then_it_is_accepted() -> None:
+    address = "a" * 63 + "@" + ".".join(["b" * 60, "c" * 60, "d" * 60, "example"])
+    assert len(address) == 254
+
+    assert valid(email=address).email == address
+
+
+@pytest.mark.parametrize(
+    "typed",
+    ["jane", "jane@", "@example.com", "jane@example", "jane doe@example.com", "jane@example.com\r\nBcc: x@y.z",
+     "a" * 250 + "@example.com"],
+)
+def test_given_an_invalid_email_then_a_readable_problem(typed: str) -> None:
+    assert problems(email=typed)["email"].startswith("Please")
+
+
+# --- best_time and interest -------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("typed", ["morning", "afternoon", "evening", "anytime", "Morning "])
+def test_given_a_best_time_then_it_is_accepted(typed: str) -> None:
+    assert valid(best_time=typed).best_time.value == typed.strip().lower()
+
+
+@pytest.mark.parametrize("typed", ["", None])
+def test_given_no_best_time_then_anytime(typed: Any) -> None:
+    assert valid(best_time=typed).best_time.value == "anytime"
+    assert valid().best_time.value == "anytime"
+
+
+def test_given_another_best_time_then_the_choices_are_named() -> None:
+    assert problems(best_time="midnight")["best_time"] == "Please choose morning, afternoon, evening or any time."
+
+
+@pytest.mark.parametrize(
+    "typed",
+    ["fractional-co2-laser", "wrinkles-fine-lines", "sun-spots-discoloration", "scars-burns", "stretch-marks", "other"],
+)
+def test_given_an_interest_then_it_is_accepted(typed: str) -> None:
+    assert valid(interest=typed).interest.value == typed
+
+
+def test_given_no_interest_then_fractional_co2_laser() -> None:
+    assert valid().interest.value == "fractional-co2-laser"
+    assert valid(interest="").interest.value == "fractional-co2-laser"
+
+
+def test_given_another_interest_then_a_readable_problem() -> None:
+    assert problems(interest="botox")["interest"] == "Please choose one of the listed treatments."
+
+
+# --- message ------------------------------------------------------------------------------------
+
+
+def test_given_a_message_with_line_breaks_then_they_are_kept_as_newlines() -> None:
+    assert valid(message="Line one\r\nLine two\rLine three\n").message == "Line one\nLine two\nLine three"
+
+
+def test_given_a_message_of_exactly_1000_characters_then_it_is_accepted() -> None:
+    assert valid(message="x" * 1000).message == "x" * 1000
+
+
+def test_given_a_message_of_1000_characters_typed_with_crlf_then_it_counts_as_the_browser_does() -> None:
+    assert valid(message="x\r\n" * 500).message == ("x\n" * 500).strip()
+
+
+def test_given_a_message_over_1000_characters_then_the_limit_is_named() -> None:
+    assert "1000 characters" in problems(message="x" * 1001)["message"]
+
+
+def test_given_a_message_with_control_characters_then_a_readable_problem() -> None:
+    assert problems(message="hello\x00\x07")["message"].startswith("Please remove")
+
+
+@pytest.mark.parametrize("typed", ["", "   ", None])
+def test_given_no_message_then_none_is_stored(typed: Any) -> None:
+    assert valid(message=typed).message is None
+
+
+# --- consent ------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("typed", [True, "on", "true", "yes", "1", "ON", "Yes"])
+def test_given_consent_as_json_true_or_a_form_value_then_it_is_accepted(typed: Any) -> None:
+    assert valid(consent=typed).consent is True
+
+
+@pytest.mark.parametrize("typed", [False, "off", "false", "no", "0", "", 1, None])
+def test_given_consent_not_given_then_please_tick_the_box(typed: Any) -> None:
+    assert problems(consent=typed)["consent"].startswith("Please tick the box")
+
+
+def test_given_consent_missing_then_please_tick_the_box() -> None:
+    assert drop("consent")["consent"].startswith("Please tick the box")
+
+
+# --- source_url ---------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "typed",
+    ["https://www.accentplasticsurgery.example/laser/", "http://127.0.0.1:3000/", "https://x.example/?a=1#f"],
+)
+def test_given_an_absolute_http_url_then_it_is_accepted(typed: str) -> None:
+    assert valid(source_url=typed).source_url == typed
+
+
+def test_given_a_url_of_2048_characters_then_it_is_accepted() -> None:
+    url = "https://example.com/" + "a" * (2048 - 20)
+
+    assert valid(source_url=url).source_url == url
+
+
+@pytest.mark.parametrize(
+    "typed",
+    ["/laser/", "javascript:alert(1)", "ftp://example.com/", "https://", "https://example.com/a b",
+     "https://example.com/" + "a" * 2029],
+)
+def test_given_a_relative_other_scheme_or_long_url_then_a_problem(typed: str) -> None:
+    assert "source_url" in problems(source_url=typed)
+
+
+# --- honeypot and idempotency key --------------------------------------------------------------
+
+
+@pytest.mark.parametrize("typed", ["", "  ", None])
+def test_given_an_empty_honeypot_then_the_request_is_not_spam(typed: Any) -> None:
+    assert not valid(website=typed).is_spam
+
+
+@pytest.mark.parametrize("typed", ["http://spam.example", "x", 0])
+def test_given_a_filled_honeypot_then_spam_whatever_else_was_sent(typed: Any) -> None:
+    request = CallbackRequestIn.model_validate({"website": typed, "phone": "garbage"})
+
+    assert request.is_spam
+
+
+@pytest.mark.parametrize("typed", ["a", "form-3f9c2a7e_01", "A" * 128])
+def test_given_a_valid_idempotency_key_then_it_is_kept(typed: str) -> None:
+    assert valid(idempotency_key=typed).idempotency_key == typed
+
+
+@pytest.mark.parametrize("typed", ["has space", "a" * 129, "ключ", "a/b"])
+def test_given_an_invalid_idempotency_key_then_a_problem(typed: str) -> None:
+    assert "idempotency_key" in problems(idempotency_key=typed)
+
+
+# --- form values and errors ---------------------------------------------------------------------
+
+
+def test_given_form_values_as_lists_then_the_first_of_each_is_read() -> None:
+    request = CallbackRequestIn.model_validate(
+        {"name": ["Jane Doe"], "phone": ["662.377.6290", "000"], "consent": ["on"], "website": [""]}
+    )
+
+    assert (request.name, request.phone, request.consent) == ("Jane Doe", "+16623776290", True)
+
+
+def test_given_several_problems_then_one_message_per_field_in_the_forms_order() -> None:
+    found = problems(name="", phone="1", email="x", consent="off")
+
+    assert list(found) == ["name", "phone", "email", "consent"]
+
+
+def test_given_unknown_fields_then_they_are_ignored() -> None:
+    assert valid(form_token="abc", utm_source="news").name == "Jane Doe"
