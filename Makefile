@@ -59,7 +59,7 @@ format: install ## Format and fix what ruff can
 .PHONY: requirements
 requirements: install ## Regenerate functions/requirements.txt from pyproject.toml
 	$(UV) pip compile --quiet --python-version 3.13 --python-platform aarch64-manylinux_2_28 \
-	  --no-header --output-file functions/requirements.txt pyproject.toml
+	  --custom-compile-command 'make requirements' --output-file functions/requirements.txt pyproject.toml
 
 .PHONY: openapi
 openapi: install ## Regenerate infra/openapi.json from the code

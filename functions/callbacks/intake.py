@@ -52,7 +52,7 @@ class SettingsCORS(CORSConfig):
             max_age=600,
         )
 
-    @property  # type: ignore[override]
+    @property
     def _allowed_origins(self) -> list[str]:
         return list(get_settings().allowed_origins)
 
@@ -177,7 +177,7 @@ def _invalid(error: RequestValidationError) -> Response[Any]:
     if any(item.get("type") in _MALFORMED_BODY_ERRORS for item in errors) or any(
         problem.field == "body" for problem in problems
     ):
-        return _malformed(error)
+        return _malformed_body()
     _rejected("invalid_fields")
     logger.info("callback_request_invalid", extra={"fields": [problem.field for problem in problems]})
     if _wants_page():
@@ -187,11 +187,15 @@ def _invalid(error: RequestValidationError) -> Response[Any]:
     return _error(422, "invalid_fields", "Some fields need your attention.", problems)
 
 
-@app.exception_handler(ValueError)
-def _malformed(_: Exception) -> Response[Any]:
-    # Undecodable base64, bytes that are not UTF-8, a multipart body without its boundary.
+def _malformed_body() -> Response[Any]:
     _rejected("malformed_body")
     return _error(400, "malformed_body", "The request body could not be read.")
+
+
+@app.exception_handler(ValueError)
+def _undecodable(_: ValueError) -> Response[Any]:
+    # Undecodable base64, bytes that are not UTF-8, a multipart body without its boundary.
+    return _malformed_body()
 
 
 @app.exception_handler(StorageUnavailableError)

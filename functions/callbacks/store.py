@@ -114,7 +114,7 @@ def save_new_request(request: StoredCallbackRequest, dedupe_keys: list[DedupeKey
         except ClientError as error:
             if error.response.get("Error", {}).get("Code") != "TransactionCanceledException":
                 raise StorageUnavailableError(error.response.get("Error", {}).get("Code", "")) from error
-            reasons = error.response.get("CancellationReasons", [])  # type: ignore[typeddict-item]
+            reasons: list[Any] = list(error.response.get("CancellationReasons", []))
             earlier = _earlier_request_id(reasons)
             if earlier:
                 return SaveOutcome(request_id=earlier, created=False)
@@ -128,7 +128,7 @@ def save_new_request(request: StoredCallbackRequest, dedupe_keys: list[DedupeKey
     raise StorageUnavailableError("unreachable")  # pragma: no cover
 
 
-def _earlier_request_id(reasons: list[dict[str, Any]]) -> str | None:
+def _earlier_request_id(reasons: list[Any]) -> str | None:
     # Markers follow the request in the transaction, the idempotency key's first.
     for reason in reasons[1:]:
         if reason.get("Code") == "ConditionalCheckFailed":

@@ -48,7 +48,7 @@ def prefers_html(accept: str | None) -> bool:
 def error_page(problems: list[FieldProblem], back_url: str | None) -> str:
     """A small, accessible page that lists each problem and links back to the form."""
     items = "\n".join(
-        f'<li><strong>{escape(FIELD_LABELS.get(problem.field, problem.field))}:</strong> '
+        f"<li><strong>{escape(FIELD_LABELS.get(problem.field, problem.field))}:</strong> "
         f"{escape(problem.message)}</li>"
         for problem in problems
     )
@@ -64,7 +64,8 @@ def error_page(problems: list[FieldProblem], back_url: str | None) -> str:
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>Please check your call-back request</title>
 <style>
-body {{ font: 1.0625rem/1.5 system-ui, sans-serif; margin: 0 auto; max-width: 36rem; padding: 1.5rem; color: #1f2933; }}
+body {{ font: 1.0625rem/1.5 system-ui, sans-serif; margin: 0 auto; max-width: 36rem;
+       padding: 1.5rem; color: #1f2933; }}
 h1 {{ font-size: 1.5rem; }}
 li {{ margin: .5rem 0; }}
 a {{ color: #0b5cab; font-weight: 600; }}

@@ -40,7 +40,9 @@ def test_given_the_table_then_it_is_on_demand_with_pitr_encryption_ttl_and_a_new
     assert table["DeletionPolicy"] == "Retain"
 
 
-def test_given_the_functions_then_both_ship_one_code_directory_on_python_313_arm64(template: dict[str, Any]) -> None:
+def test_given_the_functions_then_both_ship_one_code_directory_on_python_313_arm64(
+    template: dict[str, Any],
+) -> None:
     function_globals = template["Globals"]["Function"]
     functions = {
         logical_id: definition["Properties"]
@@ -66,7 +68,11 @@ def test_given_the_api_then_it_routes_the_contract_and_throttles() -> None:
     routes = {(event["Properties"]["Method"], event["Properties"]["Path"]) for event in events.values()}
     api = resource("CallbackApi")["Properties"]
 
-    assert {("POST", "/callback-requests"), ("OPTIONS", "/callback-requests"), ("GET", "/callback-form.js")} == routes
+    assert {
+        ("POST", "/callback-requests"),
+        ("OPTIONS", "/callback-requests"),
+        ("GET", "/callback-form.js"),
+    } == routes
     assert api["MethodSettings"][0]["ThrottlingRateLimit"] == {"Ref": "ThrottleRateLimit"}
     assert api["MethodSettings"][0]["ThrottlingBurstLimit"] == {"Ref": "ThrottleBurstLimit"}
     assert "multipart~1form-data" in api["BinaryMediaTypes"]
@@ -77,7 +83,11 @@ def test_given_the_intake_function_then_it_may_only_put_items_in_the_table() -> 
     statements = resource("IntakeFunction")["Properties"]["Policies"][0]["Statement"]
 
     assert statements == [
-        {"Effect": "Allow", "Action": "dynamodb:PutItem", "Resource": {"Fn::GetAtt": ["CallbackRequestsTable", "Arn"]}}
+        {
+            "Effect": "Allow",
+            "Action": "dynamodb:PutItem",
+            "Resource": {"Fn::GetAtt": ["CallbackRequestsTable", "Arn"]},
+        }
     ]
 
 
@@ -95,7 +105,9 @@ def _run(tool: str, *args: str) -> subprocess.CompletedProcess[str]:
         if os.environ.get("CI"):
             pytest.fail(f"{binary} is missing: `make lint` installs it")
         pytest.skip(f"{tool} not installed here (make lint installs it into .venv-sam)")
-    return subprocess.run([str(binary), *args], cwd=ROOT, capture_output=True, text=True, timeout=300, check=False)
+    return subprocess.run(
+        [str(binary), *args], cwd=ROOT, capture_output=True, text=True, timeout=300, check=False
+    )
 
 
 def test_given_the_template_then_cfn_lint_finds_nothing() -> None:
@@ -112,9 +124,7 @@ def test_given_the_template_then_sam_validates_it_with_lint() -> None:
     assert "is a valid SAM Template" in result.stdout + result.stderr
 
 
-
-
-def test_given_the_notifier_then_it_reads_new_requests_only_with_bounded_retries_and_a_dead_letter_queue() -> None:
+def test_given_the_notifier_then_it_reads_new_requests_with_bounded_retries_and_a_dead_letter_queue() -> None:
     events = resource("NotifyFunction")["Properties"]["Events"]
     (stream,) = [event["Properties"] for event in events.values() if event["Type"] == "DynamoDB"]
 
@@ -155,7 +165,9 @@ def test_given_the_notifier_then_it_may_send_only_from_the_sender_and_only_updat
     actions = {json.dumps(statement["Action"]): statement for statement in statements}
 
     assert set(actions) == {'["dynamodb:UpdateItem", "dynamodb:GetItem"]', '"ses:SendEmail"'}
-    assert actions['["dynamodb:UpdateItem", "dynamodb:GetItem"]']["Resource"] == {"Fn::GetAtt": ["CallbackRequestsTable", "Arn"]}
+    assert actions['["dynamodb:UpdateItem", "dynamodb:GetItem"]']["Resource"] == {
+        "Fn::GetAtt": ["CallbackRequestsTable", "Arn"]
+    }
     send = actions['"ses:SendEmail"']
     assert send["Condition"] == {"StringEquals": {"ses:FromAddress": {"Ref": "SenderEmail"}}}
     assert all("*" not in json.dumps(target) for target in send["Resource"])
