@@ -10,7 +10,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "functions"))
 
-from callbacks.intake import openapi_document  # noqa: E402
+from callbacks.intake import openapi_document
 
 if __name__ == "__main__":
     sys.stdout.write(openapi_document())

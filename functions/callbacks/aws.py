@@ -14,10 +14,12 @@ if TYPE_CHECKING:
     from mypy_boto3_sesv2 import SESV2Client
 
 # Short timeouts and few retries: a visitor is waiting, and a 503 with Retry-After beats a hang.
-_CONFIG: dict[str, Any] = {
-    "connect_timeout": 2,
-    "read_timeout": 3,
-    "retries": {"mode": "standard", "max_attempts": 3},
+# SES is not retried by the SDK: a send whose answer was lost may still have gone out, and a
+# second try would email the office twice. Lambda retries the stream record instead, and the
+# notifier checks whether it was already sent.
+_CONFIG: dict[str, dict[str, Any]] = {
+    "dynamodb": {"connect_timeout": 2, "read_timeout": 3, "retries": {"mode": "standard", "max_attempts": 3}},
+    "sesv2": {"connect_timeout": 3, "read_timeout": 10, "retries": {"mode": "standard", "max_attempts": 1}},
 }
 
 
@@ -26,7 +28,7 @@ def _client(service: str) -> Any:
     import boto3
     from botocore.config import Config
 
-    return boto3.session.Session().client(service, config=Config(**_CONFIG))  # type: ignore[call-overload]
+    return boto3.session.Session().client(service, config=Config(**_CONFIG[service]))  # type: ignore[call-overload]
 
 
 def dynamodb() -> DynamoDBClient:

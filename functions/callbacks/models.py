@@ -25,8 +25,7 @@ from pydantic import (
 from pydantic_core import ErrorDetails, PydanticCustomError
 
 CONSENT_TEXT = (
-    "I agree that Accent Plastic & Reconstructive Surgery may call me back at this number "
-    "about my request."
+    "I agree that Accent Plastic & Reconstructive Surgery may call me back at this number about my request."
 )
 CONSENT_VERSION = "2026-11-callback-v1"
 
@@ -158,7 +157,9 @@ class CallbackRequestIn(BaseModel):
         """
         if isinstance(data, dict):
             # Form bodies arrive as {field: [value, ...]}; a field given twice counts once.
-            data = {key: value[0] if isinstance(value, list) and value else value for key, value in data.items()}
+            data = {
+                key: value[0] if isinstance(value, list) and value else value for key, value in data.items()
+            }
             honeypot = data.pop("website", None)
             if honeypot is not None and str(honeypot).strip():
                 return cls.model_construct(name="", phone="", consent=False, website=str(honeypot))
@@ -295,7 +296,9 @@ def field_problems(errors: list[ErrorDetails] | list[dict[str, Any]]) -> list[Fi
     found: dict[str, str] = {}
     for error in errors:
         # ("body", "phone") for a body field, ("header", "Idempotency-Key") for the header.
-        loc = [part for part in error.get("loc", ()) if isinstance(part, str) and part not in ("body", "header")]
+        loc = [
+            part for part in error.get("loc", ()) if isinstance(part, str) and part not in ("body", "header")
+        ]
         field = loc[0].lower().replace("-", "_") if loc else "body"
         if field in found:
             continue
@@ -308,7 +311,9 @@ def field_problems(errors: list[ErrorDetails] | list[dict[str, Any]]) -> list[Fi
     order = list(FIELD_MESSAGES)
     return [
         FieldProblem(field=field, message=message)
-        for field, message in sorted(found.items(), key=lambda kv: order.index(kv[0]) if kv[0] in order else -1)
+        for field, message in sorted(
+            found.items(), key=lambda kv: order.index(kv[0]) if kv[0] in order else -1
+        )
     ]
 
 

@@ -69,7 +69,9 @@ def stored_record(
         interest=request.interest,
         message=request.message,
         source_url=request.source_url,
-        consent=ConsentRecord(agreed_at=created_at, source_url=request.source_url, ip_address=origin.ip_address),
+        consent=ConsentRecord(
+            agreed_at=created_at, source_url=request.source_url, ip_address=origin.ip_address
+        ),
         expires_at=int(received.timestamp()) + settings.retention_days * 86400,
         correlation_id=origin.correlation_id,
     )

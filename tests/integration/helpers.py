@@ -76,14 +76,18 @@ def json_event(fields: dict[str, Any], **kwargs: Any) -> dict[str, Any]:
 
 
 def form_fields(fields: dict[str, Any]) -> dict[str, str]:
-    return {key: ("on" if value is True else str(value)) for key, value in fields.items() if value is not False}
+    return {
+        key: ("on" if value is True else str(value)) for key, value in fields.items() if value is not False
+    }
 
 
 def form_event(fields: dict[str, Any], **kwargs: Any) -> dict[str, Any]:
     return post_event(urlencode(form_fields(fields)), "application/x-www-form-urlencoded", **kwargs)
 
 
-def multipart_event(fields: dict[str, Any], boundary: str = "----formdata-7MA4YWxkTrZu0gW", **kwargs: Any) -> dict[str, Any]:
+def multipart_event(
+    fields: dict[str, Any], boundary: str = "----formdata-7MA4YWxkTrZu0gW", **kwargs: Any
+) -> dict[str, Any]:
     parts = "".join(
         f'--{boundary}\r\nContent-Disposition: form-data; name="{key}"\r\n\r\n{value}\r\n'
         for key, value in form_fields(fields).items()

@@ -48,7 +48,9 @@ def stored(dynamodb: Any, table: str) -> list[dict[str, Any]]:
 # --- new request stored: 201 -------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("make_event", [json_event, form_event, multipart_event], ids=["json", "form", "multipart"])
+@pytest.mark.parametrize(
+    "make_event", [json_event, form_event, multipart_event], ids=["json", "form", "multipart"]
+)
 def test_given_a_valid_request_in_any_content_type_when_posted_then_201_with_an_id_and_one_record(
     make_event: Any, dynamodb: Any, moto_aws: Provisioned
 ) -> None:
@@ -99,7 +101,9 @@ def test_given_a_stored_request_then_the_record_holds_the_contract_fields_consen
 def test_given_optional_fields_left_out_then_defaults_apply_and_nothing_empty_is_stored(
     dynamodb: Any, moto_aws: Provisioned
 ) -> None:
-    answer = invoke(form_event({"name": "Ana", "phone": "+44 20 7946 0958", "consent": True, "best_time": ""}))
+    answer = invoke(
+        form_event({"name": "Ana", "phone": "+44 20 7946 0958", "consent": True, "best_time": ""})
+    )
 
     assert answer.status == 201
     item = stored(dynamodb, moto_aws.table_name)[0]
@@ -155,7 +159,9 @@ def test_given_the_same_phone_name_interest_and_message_without_a_key_then_a_dup
 ) -> None:
     first = invoke(json_event(VALID))
     # Another notation of the same number, the name in other case and spacing: the same request.
-    again = invoke(json_event({**VALID, "phone": "662.377.6290", "name": "jane  DOE", "best_time": "evening"}))
+    again = invoke(
+        json_event({**VALID, "phone": "662.377.6290", "name": "jane  DOE", "best_time": "evening"})
+    )
 
     assert again.status == 200
     assert again.json()["id"] == first.json()["id"]
@@ -164,7 +170,12 @@ def test_given_the_same_phone_name_interest_and_message_without_a_key_then_a_dup
 
 @pytest.mark.parametrize(
     "change",
-    [{"phone": "+1 662 555 0142"}, {"name": "John Doe"}, {"interest": "scars-burns"}, {"message": "Other question"}],
+    [
+        {"phone": "+1 662 555 0142"},
+        {"name": "John Doe"},
+        {"interest": "scars-burns"},
+        {"message": "Other question"},
+    ],
 )
 def test_given_a_different_phone_name_interest_or_message_then_a_new_request(change: dict[str, str]) -> None:
     first = invoke(json_event(VALID))
@@ -225,7 +236,9 @@ def test_given_a_browser_form_post_of_a_duplicate_then_also_303(environment: dic
 def test_given_a_browser_form_post_with_invalid_fields_then_422_html_page_listing_each_problem(
     dynamodb: Any, moto_aws: Provisioned
 ) -> None:
-    answer = invoke(form_event({"name": "<b>Bob</b>", "phone": "12", "consent": False}, accept=BROWSER_ACCEPT))
+    answer = invoke(
+        form_event({"name": "<b>Bob</b>", "phone": "12", "consent": False}, accept=BROWSER_ACCEPT)
+    )
 
     assert answer.status == 422
     assert answer.headers["content-type"].startswith("text/html")
@@ -275,7 +288,10 @@ def test_given_the_honeypot_is_filled_and_other_fields_are_garbage_then_still_a_
         post_event('{"name": "Jane", ', "application/json"),
         post_event("[1, 2, 3]", "application/json"),
         post_event('"just a string"', "application/json"),
-        post_event('--x\r\nContent-Disposition: form-data; name="name"\r\n\r\nJane\r\n--x--\r\n', "multipart/form-data"),
+        post_event(
+            '--x\r\nContent-Disposition: form-data; name="name"\r\n\r\nJane\r\n--x--\r\n',
+            "multipart/form-data",
+        ),
         post_event(b"\xff\xfe\x00name=J", "application/x-www-form-urlencoded", base64_encoded=True),
     ],
     ids=["truncated-json", "json-array", "json-string", "multipart-no-boundary", "not-utf8"],
@@ -358,7 +374,15 @@ def test_given_several_invalid_fields_then_422_naming_each_with_a_readable_messa
     assert body["error"] == "invalid_fields"
     problems = {problem["field"]: problem["message"] for problem in body["errors"]}
     assert set(problems) == {
-        "name", "phone", "email", "best_time", "interest", "message", "consent", "source_url", "idempotency_key",
+        "name",
+        "phone",
+        "email",
+        "best_time",
+        "interest",
+        "message",
+        "consent",
+        "source_url",
+        "idempotency_key",
     }
     assert problems["phone"].startswith("Please enter a 10-digit US phone number")
     for message in problems.values():
@@ -375,7 +399,9 @@ def test_given_required_fields_missing_then_each_is_named() -> None:
 
 
 def test_given_json_values_of_the_wrong_type_then_422_not_a_crash() -> None:
-    answer = invoke(json_event({"name": {"first": "Jane"}, "phone": 6623776290, "consent": "yes", "message": {"a": 1}}))
+    answer = invoke(
+        json_event({"name": {"first": "Jane"}, "phone": 6623776290, "consent": "yes", "message": {"a": 1}})
+    )
 
     assert answer.status == 422
     assert {problem["field"] for problem in answer.json()["errors"]} == {"name", "phone", "message"}
@@ -398,7 +424,9 @@ def test_given_no_origin_header_then_an_api_client_is_served() -> None:
     assert invoke(json_event(VALID, origin=None)).status == 201
 
 
-@pytest.mark.parametrize("origin", ["https://www.accentplasticsurgery.example", "https://accentplasticsurgery.example"])
+@pytest.mark.parametrize(
+    "origin", ["https://www.accentplasticsurgery.example", "https://accentplasticsurgery.example"]
+)
 def test_given_a_preflight_from_an_allowed_origin_then_cors_headers_for_that_origin(origin: str) -> None:
     event = with_headers(load_event("preflight"), Origin=origin)
 
@@ -447,7 +475,9 @@ def test_given_dynamodb_cannot_be_reached_then_503() -> None:
 
 
 def test_given_an_unexpected_failure_then_500_without_a_stack_trace() -> None:
-    with mock.patch("callbacks.intake.register_callback_request", side_effect=RuntimeError("boom +16623776290")):
+    with mock.patch(
+        "callbacks.intake.register_callback_request", side_effect=RuntimeError("boom +16623776290")
+    ):
         answer = invoke(json_event(VALID))
 
     assert answer.status == 500

@@ -12,7 +12,14 @@ import pytest
 
 from callbacks import aws
 from infra.provision import Provisioned
-from tests.integration.helpers import BROWSER_ACCEPT, form_event, invoke, json_event, multipart_event, post_event
+from tests.integration.helpers import (
+    BROWSER_ACCEPT,
+    form_event,
+    invoke,
+    json_event,
+    multipart_event,
+    post_event,
+)
 
 CANARY = {
     "name": "Zebulon Canaryname",
@@ -22,7 +29,15 @@ CANARY = {
     "consent": True,
 }
 # The forms the phone can take once parsed, and the parts of each canary worth searching for.
-NEEDLES = ["Canaryname", "Zebulon", "555-0187", "5550187", "+16625550187", "zebulon.canary", "canary-message-text"]
+NEEDLES = [
+    "Canaryname",
+    "Zebulon",
+    "555-0187",
+    "5550187",
+    "+16625550187",
+    "zebulon.canary",
+    "canary-message-text",
+]
 
 
 def _paths(moto_aws: Provisioned) -> list[tuple[str, Any]]:
@@ -67,9 +82,18 @@ def test_given_canary_values_on_every_path_then_no_log_line_or_metric_contains_t
     output = captured.out + captured.err + "\n".join(record.getMessage() for record in caplog.records)
     # The paths really ran, and really logged.
     assert statuses == {
-        "stored": 201, "duplicate": 200, "browser-303": 303, "invalid-json": 422, "invalid-page": 422,
-        "malformed": 400, "too-large": 413, "wrong-type": 415, "foreign-origin": 403, "honeypot": 201,
-        "unexpected": 500, "storage-down": 503,
+        "stored": 201,
+        "duplicate": 200,
+        "browser-303": 303,
+        "invalid-json": 422,
+        "invalid-page": 422,
+        "malformed": 400,
+        "too-large": 413,
+        "wrong-type": 415,
+        "foreign-origin": 403,
+        "honeypot": 201,
+        "unexpected": 500,
+        "storage-down": 503,
     }
     assert "callback_request_stored" in output
     assert "storage_unavailable" in output

@@ -23,7 +23,9 @@ def test_given_the_intake_entry_point_when_imported_then_no_aws_sdk_tracing_or_e
 
     # boto3 waits for the first request; X-Ray is not used; the intake never sends email.
     assert "boto3" not in loaded
-    assert not {name for name in loaded if name.startswith(("aws_xray_sdk", "callbacks.mailer", "callbacks.notify"))}
+    assert not {
+        name for name in loaded if name.startswith(("aws_xray_sdk", "callbacks.mailer", "callbacks.notify"))
+    }
     assert "callbacks.settings" in loaded
     assert "phonenumbers.geocoder" not in loaded
     assert "phonenumbers.carrier" not in loaded

@@ -55,7 +55,17 @@ def test_given_a_name_of_letters_of_any_script_then_it_is_accepted(typed: str, s
 
 @pytest.mark.parametrize(
     "typed",
-    ["R2-D2", "Jane <script>", "Jane\nDoe", "Jane\rDoe", "Jane\tDoe", "Jane\x00", "jane@example.com", "😀 Jane", "a" * 101],
+    [
+        "R2-D2",
+        "Jane <script>",
+        "Jane\nDoe",
+        "Jane\rDoe",
+        "Jane\tDoe",
+        "Jane\x00",
+        "jane@example.com",
+        "😀 Jane",
+        "a" * 101,
+    ],
 )
 def test_given_a_name_with_other_characters_or_too_long_then_a_readable_problem(typed: str) -> None:
     message = problems(name=typed)["name"]
@@ -151,8 +161,15 @@ def test_given_an_email_of_254_characters_then_it_is_accepted() -> None:
 
 @pytest.mark.parametrize(
     "typed",
-    ["jane", "jane@", "@example.com", "jane@example", "jane doe@example.com", "jane@example.com\r\nBcc: x@y.z",
-     "a" * 250 + "@example.com"],
+    [
+        "jane",
+        "jane@",
+        "@example.com",
+        "jane@example",
+        "jane doe@example.com",
+        "jane@example.com\r\nBcc: x@y.z",
+        "a" * 250 + "@example.com",
+    ],
 )
 def test_given_an_invalid_email_then_a_readable_problem(typed: str) -> None:
     assert problems(email=typed)["email"].startswith("Please")
@@ -173,12 +190,22 @@ def test_given_no_best_time_then_anytime(typed: Any) -> None:
 
 
 def test_given_another_best_time_then_the_choices_are_named() -> None:
-    assert problems(best_time="midnight")["best_time"] == "Please choose morning, afternoon, evening or any time."
+    assert (
+        problems(best_time="midnight")["best_time"]
+        == "Please choose morning, afternoon, evening or any time."
+    )
 
 
 @pytest.mark.parametrize(
     "typed",
-    ["fractional-co2-laser", "wrinkles-fine-lines", "sun-spots-discoloration", "scars-burns", "stretch-marks", "other"],
+    [
+        "fractional-co2-laser",
+        "wrinkles-fine-lines",
+        "sun-spots-discoloration",
+        "scars-burns",
+        "stretch-marks",
+        "other",
+    ],
 )
 def test_given_an_interest_then_it_is_accepted(typed: str) -> None:
     assert valid(interest=typed).interest.value == typed
@@ -257,8 +284,14 @@ def test_given_a_url_of_2048_characters_then_it_is_accepted() -> None:
 
 @pytest.mark.parametrize(
     "typed",
-    ["/laser/", "javascript:alert(1)", "ftp://example.com/", "https://", "https://example.com/a b",
-     "https://example.com/" + "a" * 2029],
+    [
+        "/laser/",
+        "javascript:alert(1)",
+        "ftp://example.com/",
+        "https://",
+        "https://example.com/a b",
+        "https://example.com/" + "a" * 2029,
+    ],
 )
 def test_given_a_relative_other_scheme_or_long_url_then_a_problem(typed: str) -> None:
     assert "source_url" in problems(source_url=typed)

@@ -26,7 +26,15 @@ def test_given_the_document_then_it_describes_the_contract() -> None:
     assert {"200", "201", "303", "400", "403", "413", "415", "422", "429", "503"} <= set(create["responses"])
     fields = document["components"]["schemas"]["CallbackRequestIn"]["properties"]
     assert set(fields) == {
-        "name", "phone", "email", "best_time", "interest", "message", "consent", "source_url", "website",
+        "name",
+        "phone",
+        "email",
+        "best_time",
+        "interest",
+        "message",
+        "consent",
+        "source_url",
+        "website",
         "idempotency_key",
     }
     assert [parameter["name"].lower() for parameter in create["parameters"]] == ["idempotency-key"]

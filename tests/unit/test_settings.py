@@ -42,7 +42,9 @@ def test_given_a_retention_out_of_range_then_the_settings_are_refused() -> None:
         settings_from_environment({"RETENTION_DAYS": "0"})
 
 
-def test_given_settings_read_once_then_later_changes_need_a_cache_clear(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_given_settings_read_once_then_later_changes_need_a_cache_clear(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     first = get_settings()
     monkeypatch.setenv("RETENTION_DAYS", "30")
 

@@ -5,9 +5,11 @@ from __future__ import annotations
 import html
 import re
 from typing import Any
+from zoneinfo import ZoneInfoNotFoundError
 
 import pytest
 
+from callbacks import mailer
 from callbacks.mailer import StaffAlert, office_time, readable_phone, received_at, render_staff_alert
 from callbacks.models import (
     BEST_TIME_LABELS,
@@ -110,14 +112,20 @@ def test_given_hostile_message_when_rendered_then_html_escapes_it_and_text_keeps
 def test_given_message_with_line_breaks_when_rendered_then_html_keeps_them_as_br() -> None:
     alert = render(stored(message="first line\nsecond line\r\n\r\nafter a blank line"))
 
-    assert "first line<br>second line<br><br>after a blank line" in alert.html
+    assert (
+        "<bdi>first line</bdi><br><bdi>second line</bdi><br><br><bdi>after a blank line</bdi>" in alert.html
+    )
     assert "Message:\nfirst line\nsecond line\n\nafter a blank line" in alert.text
 
 
-def test_given_right_to_left_message_when_rendered_then_html_isolates_its_direction() -> None:
-    alert = render(stored(message=RTL))
+def test_given_right_to_left_override_when_rendered_then_html_confines_it_to_its_own_line() -> None:
+    alert = render(stored(message=f"{RTL}\nnext line", source_url="https://x.example/\u202eevil"))
 
-    assert re.search(r'<div dir="auto"[^>]*>' + re.escape(html.escape(RTL)), alert.html)
+    assert re.search(
+        rf'<div dir="auto"[^>]*><bdi>{re.escape(html.escape(RTL))}</bdi><br><bdi>next line</bdi>', alert.html
+    )
+    assert "<bdi>https://x.example/\u202eevil</bdi>" in alert.html
+    assert f"Message:\n{RTL}\nnext line" in alert.text
 
 
 def test_given_name_with_accents_and_apostrophe_when_rendered_then_shown_escaped_and_literal() -> None:
@@ -218,6 +226,17 @@ def test_given_details_enabled_when_rendered_then_everything_staff_need_is_in_bo
 )
 def test_given_utc_creation_time_when_shown_then_it_is_tupelo_time(created_at: str, shown: str) -> None:
     assert office_time(received_at(created_at)) == shown
+
+
+def test_given_no_time_zone_database_when_shown_then_time_is_utc_rather_than_no_alert(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    def missing(key: str) -> None:
+        raise ZoneInfoNotFoundError(key)
+
+    monkeypatch.setattr(mailer, "ZoneInfo", missing)
+
+    assert office_time(received_at("2026-07-01T15:00:00Z")) == "Wed, Jul 1, 2026 at 3:00 PM UTC"
 
 
 @pytest.mark.parametrize(

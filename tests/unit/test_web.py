@@ -23,8 +23,16 @@ def test_given_a_browsers_form_post_accept_header_then_a_page_is_preferred(accep
 
 @pytest.mark.parametrize(
     "accept",
-    [None, "", "*/*", "application/json", "application/json, text/plain, */*", "text/html;q=0.5, application/json",
-     "text/*;q=0.1, application/json", "text/html;q=abc"],
+    [
+        None,
+        "",
+        "*/*",
+        "application/json",
+        "application/json, text/plain, */*",
+        "text/html;q=0.5, application/json",
+        "text/*;q=0.1, application/json",
+        "text/html;q=abc",
+    ],
 )
 def test_given_fetch_or_an_api_client_then_json_is_preferred(accept: str | None) -> None:
     assert not prefers_html(accept)
