@@ -1,0 +1,134 @@
+"""Command line of the local stack: flags, the startup banner, and a clean stop on Ctrl-C / SIGTERM."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import signal
+import threading
+import time
+from pathlib import Path
+from types import FrameType
+
+from infra.local.stack import QUEUE_NAME, TABLE_NAME, LocalStack, StackConfig
+from infra.local.template import REPO_ROOT, api_spec
+
+
+def _env_int(name: str, default: int) -> int:
+    value = os.environ.get(name, "")
+    return int(value) if value.strip() else default
+
+
+def parse_args(argv: list[str] | None = None) -> StackConfig:
+    spec = api_spec()
+    parser = argparse.ArgumentParser(
+        prog="python -m infra.local",
+        description="Run the call-back request system locally, without Docker or an AWS account: "
+        "moto (in-memory AWS) provisioned from template.yaml, the API with the real intake handler, "
+        "a stream poller feeding the real notify handler, an .eml outbox and the demo page.",
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+    )
+    parser.add_argument(
+        "--api-port",
+        type=int,
+        default=_env_int("API_PORT", 3000),
+        help="API and demo page port (env API_PORT)",
+    )
+    parser.add_argument(
+        "--moto-port", type=int, default=_env_int("MOTO_PORT", 5000), help="moto server port (env MOTO_PORT)"
+    )
+    parser.add_argument(
+        "--extra-origin",
+        action="append",
+        default=[],
+        metavar="URL",
+        help="another origin allowed to post the form, e.g. a page embedding it (repeatable)",
+    )
+    parser.add_argument(
+        "--outbox",
+        type=Path,
+        default=Path(os.environ.get("OUTBOX_DIR") or REPO_ROOT / ".local" / "outbox"),
+        help="directory the sent emails are written to as .eml files (env OUTBOX_DIR)",
+    )
+    parser.add_argument(
+        "--throttle-rate",
+        type=float,
+        default=float(os.environ.get("THROTTLE_RATE_LIMIT") or spec.rate_limit),
+        help="requests per second before 429 (env THROTTLE_RATE_LIMIT; template's ThrottleRateLimit)",
+    )
+    parser.add_argument(
+        "--throttle-burst",
+        type=int,
+        default=_env_int("THROTTLE_BURST_LIMIT", spec.burst_limit),
+        help="burst of requests before 429 (env THROTTLE_BURST_LIMIT; template's ThrottleBurstLimit)",
+    )
+    parser.add_argument(
+        "--stream-max-retries",
+        type=int,
+        default=argparse.SUPPRESS,  # its default is described in words, not printed as "None"
+        help="retries of a failed stream batch before the dead-letter queue "
+        "(default: the template's MaximumRetryAttempts, raised until the retries span 60 s)",
+    )
+    parser.add_argument(
+        "--stream-max-backoff",
+        type=float,
+        default=5.0,
+        help="longest wait between retries of a stream batch, in seconds (backoff 0.5, 1, 2 ... capped)",
+    )
+    args = parser.parse_args(argv)
+    return StackConfig(
+        api_port=args.api_port,
+        moto_port=args.moto_port,
+        extra_origins=tuple(origin.rstrip("/") for origin in args.extra_origin),
+        outbox=args.outbox.resolve(),
+        throttle_rate=args.throttle_rate,
+        throttle_burst=args.throttle_burst,
+        stream_max_retries=getattr(args, "stream_max_retries", None),
+        stream_max_backoff=args.stream_max_backoff,
+    )
+
+
+def banner(stack: LocalStack, seconds: float) -> str:
+    config = stack.config
+    shown_outbox = (
+        os.path.relpath(config.outbox) if config.outbox.is_relative_to(Path.cwd()) else config.outbox
+    )
+    curl = (
+        f"curl -i {config.api_base}/callback-requests -H 'Content-Type: application/json' "
+        '-d \'{"name": "Jane Doe", "phone": "(662) 377-6290", "best_time": "morning", "consent": true}\''
+    )
+    return "\n".join(
+        [
+            f"local stack up in {seconds:.1f} s (Ctrl-C stops it)",
+            f"  demo page   {config.api_base}/",
+            f"  API         {config.api_base}/callback-requests  (and /callback-form.js)",
+            f"  origins     {', '.join(config.allowed_origins)}",
+            f"  moto        {config.moto_url}  (table {TABLE_NAME}, dead-letter queue {QUEUE_NAME})",
+            f"  outbox      {shown_outbox}/",
+            f"  try         {curl}",
+        ]
+    )
+
+
+def main(argv: list[str] | None = None) -> int:
+    started = time.monotonic()
+    config = parse_args(argv)
+    stopping = threading.Event()
+
+    def request_stop(signum: int, _frame: FrameType | None) -> None:
+        print(f"\nstopping ({signal.Signals(signum).name})", flush=True)
+        stopping.set()
+
+    signal.signal(signal.SIGINT, request_stop)
+    signal.signal(signal.SIGTERM, request_stop)
+    stack = LocalStack(config)
+    try:
+        stack.start()
+        print(banner(stack, time.monotonic() - started), flush=True)
+        # A timed wait keeps the main thread responsive to signals.
+        while not stopping.wait(0.5):
+            pass
+    finally:
+        stack.stop()
+    print("stopped", flush=True)
+    return 0

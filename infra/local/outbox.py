@@ -1,0 +1,110 @@
+"""The outbox: every email the functions send through SES is also written as an .eml file.
+
+A thin adapter on the functions' own SES v2 client (botocore events), so the handlers run
+unchanged: the request's parameters are noted before the call, and the file is written once SES
+has accepted the message and given it an id.
+"""
+
+from __future__ import annotations
+
+import copy
+import os
+from datetime import UTC, datetime
+from email import policy
+from email.message import EmailMessage, Message, MIMEPart
+from email.parser import BytesParser
+from email.utils import format_datetime
+from pathlib import Path
+from typing import Any
+
+_PARAMS_KEY = "local_outbox_params"
+_SES_DOMAIN = "email.amazonses.com"
+
+
+def _content(text: str, subtype: str) -> MIMEPart:
+    part = MIMEPart(policy=policy.SMTP)
+    # 8bit keeps the file readable in an editor; quoted-printable only when a line is too long for it.
+    cte = "8bit" if all(len(line) <= 900 for line in text.splitlines()) else "quoted-printable"
+    part.set_content(text, subtype=subtype, charset="utf-8", cte=cte)
+    return part
+
+
+def build_message(params: dict[str, Any], message_id: str, sent_at: datetime) -> Message:
+    """The email SES sends for SendEmail ``params``, as a MIME message."""
+    content = params.get("Content", {})
+    if "Raw" in content:
+        raw: Message = BytesParser(policy=policy.SMTP).parsebytes(content["Raw"]["Data"])
+        if "Message-ID" not in raw:
+            raw["Message-ID"] = f"<{message_id}@{_SES_DOMAIN}>"
+        return raw
+    message = EmailMessage(policy=policy.SMTP)
+    message["MIME-Version"] = "1.0"
+    destination = params.get("Destination", {})
+    message["From"] = params.get("FromEmailAddress", "")
+    for header, key in (("To", "ToAddresses"), ("Cc", "CcAddresses"), ("Bcc", "BccAddresses")):
+        if destination.get(key):
+            message[header] = ", ".join(destination[key])
+    if params.get("ReplyToAddresses"):
+        message["Reply-To"] = ", ".join(params["ReplyToAddresses"])
+    message["Date"] = format_datetime(sent_at)
+    message["Message-ID"] = f"<{message_id}@{_SES_DOMAIN}>"
+    if params.get("ConfigurationSetName"):
+        message["X-SES-CONFIGURATION-SET"] = params["ConfigurationSetName"]
+    simple = content.get("Simple")
+    if simple is None:  # a stored SES template: record what was asked for
+        message["Subject"] = f"(SES template {content.get('Template', {}).get('TemplateName', '?')})"
+        message.set_content(str(content.get("Template", {}).get("TemplateData", "")))
+        return message
+    message["Subject"] = simple.get("Subject", {}).get("Data", "")
+    for header in simple.get("Headers", []):
+        message[header["Name"]] = header["Value"]
+    body = simple.get("Body", {})
+    parts = [
+        _content(body[kind]["Data"], subtype)
+        for kind, subtype in (("Text", "plain"), ("Html", "html"))
+        if kind in body
+    ]
+    if len(parts) == 1:
+        message.set_content(parts[0].get_content(), subtype=parts[0].get_content_subtype(), charset="utf-8")
+    else:
+        message.make_alternative()
+        for part in parts:
+            message.attach(part)  # type: ignore[arg-type]  # typeshed wants EmailMessage; MIMEPart is right
+    return message
+
+
+class Outbox:
+    def __init__(self, directory: Path) -> None:
+        self.directory = directory
+
+    def attach(self, sesv2_client: Any) -> None:
+        """Write every SendEmail that ``sesv2_client`` makes successfully to the outbox."""
+        self.directory.mkdir(parents=True, exist_ok=True)
+        events = sesv2_client.meta.events
+        events.register("before-parameter-build.sesv2.SendEmail", self._remember)
+        events.register("after-call.sesv2.SendEmail", self._write)
+
+    def _remember(self, params: dict[str, Any], context: dict[str, Any], **_: Any) -> None:
+        context[_PARAMS_KEY] = copy.deepcopy(params)
+
+    def _write(self, http_response: Any, parsed: dict[str, Any], context: dict[str, Any], **_: Any) -> None:
+        if http_response.status_code >= 300 or not parsed.get("MessageId") or _PARAMS_KEY not in context:
+            return  # SES refused it: the handler sees the error and nothing was sent
+        try:
+            self.write(context[_PARAMS_KEY], parsed["MessageId"])
+        except Exception as error:  # the email is sent either way; the outbox must never fail the send
+            print(f"email: sent, but the outbox could not write it ({type(error).__name__}: {error})")
+
+    def write(self, params: dict[str, Any], message_id: str) -> Path:
+        sent_at = datetime.now(UTC)
+        message = build_message(params, message_id, sent_at)
+        path = self.directory / f"{sent_at:%Y%m%d-%H%M%S-%f}-{message_id[:16]}.eml"
+        with path.open("xb") as handle:
+            handle.write(message.as_bytes(policy=policy.SMTP))
+        # Recipients and subject only: the subject never carries the visitor's details (contract).
+        shown = os.path.relpath(path) if path.is_relative_to(Path.cwd()) else str(path)
+        print(
+            f'email: to {message.get("To", "?")}, subject "{message.get("Subject", "")}" -> {shown}',
+            flush=True,
+        )
+        return path

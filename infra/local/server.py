@@ -1,0 +1,239 @@
+"""The local API on 127.0.0.1: the template's routes through API Gateway's proxy, plus the demo site."""
+
+from __future__ import annotations
+
+import mimetypes
+import threading
+import time
+import traceback
+from dataclasses import dataclass
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+from urllib.parse import unquote, urlsplit
+
+from infra.local.apigateway import (
+    IncomingRequest,
+    OutgoingResponse,
+    gateway_error,
+    proxy_event,
+    proxy_response,
+)
+from infra.local.lambdas import LocalFunction
+from infra.local.template import ApiSpec
+from infra.local.throttle import TokenBucket
+
+SITE_DIR = Path(__file__).resolve().parent / "site"
+# API Gateway's payload limit; the function enforces the contract's own, smaller one.
+MAX_PAYLOAD = 10 * 1024 * 1024
+# Pages whose placeholder names the API's origin; the demo pages are served by name.
+API_BASE_PLACEHOLDER = b"{{API_BASE}}"
+PAGES = {"/": "index.html", "/thank-you": "thank-you.html"}
+MAX_IN_FLIGHT = 32
+
+
+@dataclass(frozen=True)
+class Route:
+    resource: str
+    function: LocalFunction
+    bucket: TokenBucket
+
+
+class LocalApi:
+    """The routes, throttles and site of one local API; the HTTP server calls ``respond``."""
+
+    def __init__(
+        self,
+        spec: ApiSpec,
+        functions: dict[str, LocalFunction],
+        *,
+        rate: float,
+        burst: int,
+        port: int,
+        site_dir: Path = SITE_DIR,
+    ) -> None:
+        self.spec = spec
+        self.port = port
+        self.site_dir = site_dir.resolve()
+        # Method settings "/*" "*" give every method of every resource its own bucket.
+        self.routes = {
+            (route.method, route.path): Route(route.path, functions[route.function], TokenBucket(rate, burst))
+            for route in spec.routes
+        }
+
+    def api_base(self, host: str | None) -> str:
+        # The page's own origin when it is one of ours (localhost or 127.0.0.1), so fetches stay same-origin.
+        if host in (f"127.0.0.1:{self.port}", f"localhost:{self.port}"):
+            return f"http://{host}"
+        return f"http://127.0.0.1:{self.port}"
+
+    def respond(self, request: IncomingRequest) -> OutgoingResponse:
+        route = self.routes.get((request.method, request.path))
+        if route is not None:
+            return self._invoke(route, request)
+        if request.method in ("GET", "HEAD"):
+            page = self._site_file(request.path)
+            if page is not None:
+                host = {k.lower(): v for k, v in request.headers}.get("host")
+                return self._static(page, host)
+        # What API Gateway answers for a path or method it has no route for.
+        return gateway_error(403, "Missing Authentication Token")
+
+    def _invoke(self, route: Route, request: IncomingRequest) -> OutgoingResponse:
+        if not route.bucket.take():
+            return gateway_error(429, "Too Many Requests")
+        event = proxy_event(request, route.resource, self.spec.stage, self.spec.binary_media_types)
+        request_id = event["requestContext"]["requestId"]
+        try:
+            result = route.function.invoke(event)
+        except Exception:  # a crashed function is API Gateway's 502, never a dead server
+            traceback.print_exc()
+            print(f"error: {route.function.name} raised (request {request_id})")
+            return gateway_error(502, "Internal server error")
+        return proxy_response(result, request_id)
+
+    def _site_file(self, path: str) -> Path | None:
+        relative = PAGES.get(path, unquote(path).lstrip("/"))
+        if not relative or any(part.startswith(".") for part in Path(relative).parts):
+            return None
+        candidate = (self.site_dir / relative).resolve()
+        # Resolved paths outside the site (../, symlinks) are not served.
+        if not candidate.is_relative_to(self.site_dir) or not candidate.is_file():
+            return None
+        return candidate
+
+    def _static(self, page: Path, host: str | None) -> OutgoingResponse:
+        body = page.read_bytes()
+        content_type = mimetypes.guess_type(page.name)[0] or "application/octet-stream"
+        if content_type.startswith("text/"):
+            body = body.replace(API_BASE_PLACEHOLDER, self.api_base(host).encode())
+            content_type += "; charset=utf-8"
+        return OutgoingResponse(200, [("Content-Type", content_type), ("Cache-Control", "no-store")], body)
+
+
+class _PayloadTooLargeError(Exception):
+    """The body is over API Gateway's payload limit."""
+
+
+def _printable(text: str) -> str:
+    # Request paths are the client's bytes: escape control characters before they reach a terminal.
+    return "".join(char if char.isprintable() else f"\\x{ord(char):02x}" for char in text)
+
+
+class _Handler(BaseHTTPRequestHandler):
+    server: _Server
+    server_version = "local-api-gateway"
+    # HTTP/1.1 answers "Expect: 100-continue" (curl sends it for bodies over 1 KiB); every response closes.
+    protocol_version = "HTTP/1.1"
+    # A client that stalls mid-request is dropped rather than holding a worker.
+    timeout = 15
+
+    def do_GET(self) -> None:
+        self._handle()
+
+    do_POST = do_PUT = do_PATCH = do_DELETE = do_OPTIONS = do_HEAD = do_GET
+
+    def _handle(self) -> None:
+        started = time.monotonic()
+        url = urlsplit(self.path)
+        try:
+            body = self._read_body()
+        except _PayloadTooLargeError:
+            response = gateway_error(413, "Request Too Long")
+        except ValueError:  # a Content-Length or chunk size that is not a number
+            response = gateway_error(400, "Bad Request")
+        except TimeoutError:
+            print(f"http: {self.command} {_printable(url.path)}: the client stalled; dropped", flush=True)
+            return
+        else:
+            request = IncomingRequest(
+                method=self.command,
+                path=url.path,
+                query=url.query,
+                headers=list(self.headers.items()),
+                body=body,
+                source_ip=self.client_address[0],
+                server_port=self.server.server_address[1],
+            )
+            response = self.server.api.respond(request)
+        try:
+            self._write(response)
+        except (BrokenPipeError, ConnectionResetError):
+            print(f"http: {self.command} {_printable(url.path)}: the client hung up early", flush=True)
+            return
+        # One line per request; never the body or the query string (they may carry a visitor's data).
+        ms = round((time.monotonic() - started) * 1000)
+        print(f"http: {self.command} {_printable(url.path)} -> {response.status} ({ms} ms)", flush=True)
+
+    def _read_body(self) -> bytes:
+        if self.headers.get("Transfer-Encoding", "").lower() == "chunked":
+            chunks: list[bytes] = []
+            size = 0
+            while True:
+                length = int(self.rfile.readline().split(b";", 1)[0].strip() or b"0", 16)
+                if length == 0:
+                    self.rfile.readline()
+                    return b"".join(chunks)
+                size += length
+                if size > MAX_PAYLOAD:
+                    raise _PayloadTooLargeError
+                chunks.append(self.rfile.read(length))
+                self.rfile.readline()
+        length = int(self.headers.get("Content-Length") or 0)
+        if length > MAX_PAYLOAD:
+            raise _PayloadTooLargeError
+        return self.rfile.read(length) if length > 0 else b""
+
+    def _write(self, response: OutgoingResponse) -> None:
+        self.send_response(response.status)
+        for name, value in response.headers:
+            self.send_header(name, value)
+        self.send_header("Content-Length", str(len(response.body)))
+        self.send_header("Connection", "close")
+        self.end_headers()
+        if self.command != "HEAD":
+            self.wfile.write(response.body)
+
+    def log_message(self, format: str, *args: object) -> None:
+        """Silenced: ``_handle`` prints one line of its own per request."""
+
+
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+    # SO_REUSEADDR (inherited) only skips TIME_WAIT; SO_REUSEPORT stays off, so a busy port fails loudly.
+    allow_reuse_port = False
+
+    def __init__(self, port: int, api: LocalApi) -> None:
+        super().__init__(("127.0.0.1", port), _Handler)
+        self.api = api
+        # Bounded load: beyond this many requests in flight, new connections wait in the backlog.
+        self._slots = threading.BoundedSemaphore(MAX_IN_FLIGHT)
+
+    def process_request(self, request: Any, client_address: Any) -> None:
+        self._slots.acquire()
+        super().process_request(request, client_address)
+
+    def process_request_thread(self, request: Any, client_address: Any) -> None:
+        try:
+            super().process_request_thread(request, client_address)
+        finally:
+            self._slots.release()
+
+
+class ApiServer:
+    """The HTTP server on 127.0.0.1, serving in a thread of its own."""
+
+    def __init__(self, api: LocalApi) -> None:
+        self._server = _Server(api.port, api)
+        # A short poll interval makes shutdown (Ctrl-C) quick.
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, kwargs={"poll_interval": 0.1}, name="local-api", daemon=True
+        )
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+        self._thread.join(timeout=5)

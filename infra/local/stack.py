@@ -1,0 +1,159 @@
+"""The whole local system in one process: moto, provisioning, the functions, the poller, the API."""
+
+from __future__ import annotations
+
+import os
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import boto3
+
+from infra.local.cloud import MotoServer, point_boto3_at
+from infra.local.lambdas import LocalFunction
+from infra.local.outbox import Outbox
+from infra.local.server import ApiServer, LocalApi
+from infra.local.streams import RetryPolicy, StreamPoller, local_retry_policy
+from infra.local.template import (
+    REPO_ROOT,
+    api_spec,
+    function_specs,
+    functions_dir,
+    resolve,
+    stream_source_spec,
+)
+from infra.provision import Provisioned, provision, resource_of_type
+
+# The names infra/sam-local-env.json and the settings' defaults use, so that `sam local invoke`
+# against this moto finds the same table, sender and configuration set.
+TABLE_NAME = "callback-requests"
+QUEUE_NAME = "staff-alert-dlq"
+CONFIGURATION_SET = "staff-alerts"
+SENDER_EMAIL = "callbacks@example.com"
+OFFICE_EMAILS = "office@example.com"
+# Local defaults that a developer may override with environment variables of the same name.
+_OVERRIDABLE_PREFIX = "POWERTOOLS_"
+
+
+@dataclass(frozen=True)
+class StackConfig:
+    api_port: int = 3000
+    moto_port: int = 5000
+    extra_origins: tuple[str, ...] = ()
+    outbox: Path = REPO_ROOT / ".local" / "outbox"
+    throttle_rate: float | None = None  # None: template.yaml's ThrottleRateLimit
+    throttle_burst: int | None = None  # None: template.yaml's ThrottleBurstLimit
+    stream_max_retries: int | None = None  # None: the template's, raised to span a minute
+    stream_max_backoff: float = 5.0
+    sender_email: str = SENDER_EMAIL
+    office_emails: str = OFFICE_EMAILS
+    extra_environment: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def api_base(self) -> str:
+        return f"http://127.0.0.1:{self.api_port}"
+
+    @property
+    def moto_url(self) -> str:
+        return f"http://127.0.0.1:{self.moto_port}"
+
+    @property
+    def allowed_origins(self) -> tuple[str, ...]:
+        return (self.api_base, f"http://localhost:{self.api_port}", *self.extra_origins)
+
+
+def function_environment(config: StackConfig) -> dict[str, str]:
+    """The functions' environment variables, resolved from the template with the local values."""
+    refs = {
+        "SenderEmail": config.sender_email,
+        "OfficeEmails": config.office_emails,
+        "AllowedOrigins": ",".join(config.allowed_origins),
+        "ThankYouUrl": f"{config.api_base}/thank-you",
+        resource_of_type("AWS::DynamoDB::Table")[0]: TABLE_NAME,
+        resource_of_type("AWS::SES::ConfigurationSet")[0]: CONFIGURATION_SET,
+    }
+    environment: dict[str, str] = {
+        # Metrics are for CloudWatch; locally their JSON would drown the console (set to false to see them).
+        "POWERTOOLS_METRICS_DISABLED": "true",
+    }
+    for spec in function_specs().values():
+        for name, value in spec.environment.items():
+            environment[name] = resolve(value, refs)
+    return environment
+
+
+class LocalStack:
+    def __init__(self, config: StackConfig) -> None:
+        self.config = config
+        api = api_spec()
+        self.functions = {name: LocalFunction(spec) for name, spec in function_specs().items()}
+        # Bound first: a taken API port fails before anything else starts.
+        self._api = ApiServer(
+            LocalApi(
+                api,
+                self.functions,
+                rate=config.throttle_rate if config.throttle_rate is not None else api.rate_limit,
+                burst=config.throttle_burst if config.throttle_burst is not None else api.burst_limit,
+                port=config.api_port,
+            )
+        )
+        self._moto = MotoServer(config.moto_port)
+        self._poller: StreamPoller | None = None
+        self.provisioned: Provisioned | None = None
+
+    def start(self) -> None:
+        self._moto.start()
+        point_boto3_at(self._moto.url)
+        for name, value in {**function_environment(self.config), **self.config.extra_environment}.items():
+            if name.startswith(_OVERRIDABLE_PREFIX):
+                os.environ.setdefault(name, value)
+            else:
+                os.environ[name] = value
+        self.provisioned = provision(
+            boto3.session.Session(),
+            table_name=TABLE_NAME,
+            queue_name=QUEUE_NAME,
+            sender_email=self.config.sender_email,
+            configuration_set=CONFIGURATION_SET,
+        )
+        self._load_functions()
+        stream = stream_source_spec()
+        self._poller = StreamPoller(
+            session=boto3.session.Session(),
+            table_name=TABLE_NAME,
+            spec=stream,
+            function=self.functions[stream.function],
+            retry=self._retry_policy(stream.maximum_retry_attempts),
+            dead_letter_queue_url=self.provisioned.dead_letter_queue_url,
+        )
+        self._poller.start()
+        self._api.start()
+
+    def _retry_policy(self, template_retries: int) -> RetryPolicy:
+        if self.config.stream_max_retries is not None:
+            return RetryPolicy(self.config.stream_max_retries, max_delay=self.config.stream_max_backoff)
+        return local_retry_policy(template_retries, self.config.stream_max_backoff)
+
+    def _load_functions(self) -> None:
+        """Import the handlers now, as Lambda's init phase would, with fresh settings and clients."""
+        code = str(functions_dir())
+        if code not in sys.path:
+            sys.path.insert(0, code)
+        from callbacks import aws
+        from callbacks.settings import get_settings
+
+        get_settings.cache_clear()
+        aws.reset_clients()
+        Outbox(self.config.outbox).attach(aws.sesv2())
+        for function in self.functions.values():
+            try:
+                function.handler()
+            except ImportError as error:
+                # Answered as a 502 (API) or a failed batch (stream) until the module exists.
+                print(f"warning: {function.name} ({function.spec.handler}) cannot be imported yet: {error}")
+
+    def stop(self) -> None:
+        self._api.stop()
+        if self._poller is not None:
+            self._poller.stop()
+        self._moto.stop()
