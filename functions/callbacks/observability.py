@@ -7,7 +7,12 @@ would add to every cold start.
 
 from __future__ import annotations
 
+import warnings
+
 from aws_lambda_powertools import Logger, Metrics
 
 logger = Logger(service="callback-requests")
 metrics = Metrics(namespace="CallbackRequests", service="callback-requests")
+
+# A preflight or a script download records no metric; that is expected, not worth a warning.
+warnings.filterwarnings("ignore", message="No application metrics to publish", category=UserWarning)
