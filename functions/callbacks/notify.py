@@ -213,7 +213,7 @@ def _failed(request_id: str, reason: str, error_code: str, ses_message_id: str |
 
 
 @metrics.log_metrics
-@logger.inject_lambda_context
+@logger.inject_lambda_context(clear_state=True)
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> PartialItemFailureResponse:
     batch = _Batch(settings=get_settings())
     response = process_partial_response(

@@ -28,6 +28,20 @@ SITE_DIR = Path(__file__).resolve().parent / "site"
 MAX_PAYLOAD = 10 * 1024 * 1024
 # Pages whose placeholder names the API's origin; the demo pages are served by name.
 API_BASE_PLACEHOLDER = b"{{API_BASE}}"
+# The demo page includes the very snippet the practice pastes into its site, so the two cannot drift.
+FORM_PLACEHOLDER = b"{{CALLBACK_FORM}}"
+FORM_SNIPPET = (
+    Path(__file__).resolve().parents[2] / "functions" / "callbacks" / "static" / "embed-snippet.html"
+)
+
+
+def assemble_page(body: bytes) -> bytes:
+    """A site page with the embeddable form put in, as the practice would paste it."""
+    if FORM_PLACEHOLDER in body:
+        body = body.replace(FORM_PLACEHOLDER, FORM_SNIPPET.read_bytes().rstrip(b"\n"))
+    return body
+
+
 PAGES = {"/": "index.html", "/thank-you": "thank-you.html"}
 MAX_IN_FLIGHT = 32
 
@@ -106,7 +120,7 @@ class LocalApi:
         body = page.read_bytes()
         content_type = mimetypes.guess_type(page.name)[0] or "application/octet-stream"
         if content_type.startswith("text/"):
-            body = body.replace(API_BASE_PLACEHOLDER, self.api_base(host).encode())
+            body = assemble_page(body).replace(API_BASE_PLACEHOLDER, self.api_base(host).encode())
             content_type += "; charset=utf-8"
         return OutgoingResponse(200, [("Content-Type", content_type), ("Cache-Control", "no-store")], body)
 
