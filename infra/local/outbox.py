@@ -99,8 +99,11 @@ class Outbox:
         sent_at = datetime.now(UTC)
         message = build_message(params, message_id, sent_at)
         path = self.directory / f"{sent_at:%Y%m%d-%H%M%S-%f}-{message_id[:16]}.eml"
-        with path.open("xb") as handle:
+        # Written aside, then renamed: whoever watches the folder never reads half an email.
+        partial = path.with_name(f".{path.name}.partial")
+        with partial.open("xb") as handle:
             handle.write(message.as_bytes(policy=policy.SMTP))
+        os.replace(partial, path)
         # Recipients and subject only: the subject never carries the visitor's details (contract).
         shown = os.path.relpath(path) if path.is_relative_to(Path.cwd()) else str(path)
         print(

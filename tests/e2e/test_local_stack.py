@@ -55,8 +55,17 @@ def test_a_posted_request_is_emailed_to_the_outbox_within_seconds(local_stack: R
     assert message["Message-ID"].endswith("@email.amazonses.com>")
     assert message.get_content_type() == "multipart/alternative"
     assert message.get_body(preferencelist=("html",)) is not None
-    console = local_stack.console()
-    assert f'subject "{message["Subject"]}" -> ' in console
+    # The console line follows the file: wait for it as well.
+    console = wait_for(
+        lambda: (
+            (text := local_stack.console())
+            and f'subject "{message["Subject"]}" -> ' in text
+            and "http: POST /callback-requests -> 201 (" in text
+            and text
+        ),
+        10,
+        "the email's console line",
+    )
     # The console names recipients and subject only: never the visitor's name or phone number.
     assert name not in console
     assert fields["phone"] not in console
@@ -123,7 +132,8 @@ def test_a_record_that_fails_every_retry_lands_in_the_dead_letter_queue(
     assert batch["startSequenceNumber"] == batch["endSequenceNumber"]
     assert batch["shardId"].startswith("shardId-")
     assert ":table/callback-requests/stream/" in batch["streamArn"]
-    assert "dead-letter: 1 record(s)" in impatient_stack.console()
+    # The poller writes its console line just after the queue message: wait for it too.
+    wait_for(lambda: "dead-letter: 1 record(s)" in impatient_stack.console(), 10, "the dead-letter line")
     assert impatient_stack.emails() == []
 
 
