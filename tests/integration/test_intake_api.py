@@ -505,3 +505,18 @@ def test_given_a_multipart_body_base64_encoded_by_api_gateway_then_it_is_decoded
     assert base64.b64decode(event["body"]).startswith(b"--")
 
     assert invoke(event).status == 201
+
+
+@pytest.mark.parametrize("header", ["idempotency-key", "IDEMPOTENCY-KEY"])
+def test_given_the_idempotency_key_header_in_any_case_then_it_is_honoured(header: str) -> None:
+    # HTTP/2 browsers send header names in lower case, and API Gateway passes them on as sent.
+    def event(message: str) -> dict[str, Any]:
+        built = json_event({**VALID, "message": message})
+        built["headers"][header] = "form-7"
+        built["multiValueHeaders"][header] = ["form-7"]
+        return built
+
+    first, retry = invoke(event("first")), invoke(event("second"))
+
+    assert (first.status, retry.status) == (201, 200)
+    assert retry.json()["id"] == first.json()["id"]
