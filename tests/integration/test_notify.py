@@ -25,6 +25,7 @@ from callbacks import aws, mailer, notify, observability, store
 from callbacks.models import ConsentRecord, StoredCallbackRequest
 from callbacks.settings import Settings
 from infra.provision import Provisioned
+from tests.integration.helpers import LambdaContext
 
 NOW = 1_782_918_000  # 2026-07-01T15:00:00Z
 CANARY_NAME = "Canaryname Zqxwv"
@@ -43,15 +44,10 @@ PERSONAL = (
 )
 
 
-@dataclass(frozen=True)
-class LambdaContext:
-    function_name: str = "NotifyFunction"
-    memory_limit_in_mb: int = 512
-    invoked_function_arn: str = "arn:aws:lambda:us-east-1:123456789012:function:NotifyFunction"
-    aws_request_id: str = "0c8b7d2e-2222-4a1b-8c3d-6e5f4a3b2c10"
-
-    def get_remaining_time_in_millis(self) -> int:
-        return 30_000
+NOTIFY_CONTEXT = LambdaContext(
+    function_name="NotifyFunction",
+    invoked_function_arn="arn:aws:lambda:us-east-1:123456789012:function:NotifyFunction",
+)
 
 
 @dataclass
@@ -162,7 +158,7 @@ def aged(records: list[dict[str, Any]], seconds: int) -> list[dict[str, Any]]:
 
 def handle(records: list[dict[str, Any]]) -> list[str]:
     """Run the notify function; the sequence numbers it reports failed."""
-    answer = notify.lambda_handler({"Records": records}, LambdaContext())
+    answer = notify.lambda_handler({"Records": records}, NOTIFY_CONTEXT)
     return [failure["itemIdentifier"] for failure in answer["batchItemFailures"]]
 
 
