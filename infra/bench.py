@@ -6,6 +6,7 @@
   against in-process moto (boto3 import and client creation included);
 - warm requests: the same handler answering many requests in one process (moto in-process, so
   this is the code's own cost plus moto's, not DynamoDB's network time);
+- the local stack: launch to first answer, a JSON POST to its .eml in the outbox, SIGINT to exit;
 - the built package's size, when `make build` has run.
 
 Timing lives here, never in a pass/fail test.
@@ -45,7 +46,6 @@ from infra.provision import provision
 with mock_aws():
     provision(boto3.session.Session(), table_name=TEST_ENV["TABLE_NAME"], queue_name="q",
               sender_email=TEST_ENV["SENDER_EMAIL"], configuration_set="staff-alerts")
-    ready = time.perf_counter()
     from tests.integration.helpers import VALID, invoke, json_event
     event = json_event(VALID)
     begin = time.perf_counter()
@@ -134,6 +134,80 @@ def warm_requests(stub_dynamodb: bool = False) -> tuple[float, float]:
     return statistics.median(samples), samples[int(len(samples) * 0.95)]
 
 
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port
+
+
+def local_stack(posts: int = 15) -> tuple[float, float, float, float]:
+    """Seconds to the first answer, median and max ms from POST to .eml, seconds from SIGINT to exit."""
+    import signal
+    import tempfile
+    import urllib.request
+
+    outbox = Path(tempfile.mkdtemp(prefix="bench-outbox-"))
+    api = f"http://127.0.0.1:{_free_port()}"
+    started = time.monotonic()
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "infra.local",
+            "--api-port",
+            api.rsplit(":", 1)[1],
+            "--moto-port",
+            str(_free_port()),
+            "--outbox",
+            str(outbox),
+        ],
+        cwd=ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        deadline = started + 60
+        while True:
+            try:
+                urllib.request.urlopen(f"{api}/", timeout=1).close()
+                break
+            except OSError:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.02)
+        up = time.monotonic() - started
+        samples = []
+        for number in range(posts):
+            before = len(list(outbox.glob("*.eml")))
+            body = json.dumps(
+                {
+                    "name": "Jane Doe",
+                    "phone": "(662) 377-6290",
+                    "consent": True,
+                    "message": f"question {number}",
+                }
+            ).encode()
+            request = urllib.request.Request(
+                f"{api}/callback-requests", body, {"Content-Type": "application/json"}
+            )
+            sent = time.monotonic()
+            urllib.request.urlopen(request, timeout=10).close()
+            while len(list(outbox.glob("*.eml"))) == before:
+                if time.monotonic() - sent > 30:
+                    raise TimeoutError("no email within 30 s")
+                time.sleep(0.005)
+            samples.append((time.monotonic() - sent) * 1000)
+    finally:
+        stopping = time.monotonic()
+        process.send_signal(signal.SIGINT)
+        process.wait(timeout=30)
+        stopped = time.monotonic() - stopping
+    return up, statistics.median(samples), max(samples), stopped
+
+
 def package_size() -> str:
     build = ROOT / ".aws-sam" / "build" / "IntakeFunction"
     if not build.is_dir():
@@ -159,10 +233,20 @@ def main() -> None:
     print(
         f"warm request, DynamoDB call stubbed (the code's own cost) p50 {own50:5.2f} ms  p95 {own95:5.2f} ms"
     )
+    up, email_p50, email_max, stop = local_stack()
+    print(
+        f"local stack: up in {up:.1f} s; POST -> .eml median {email_p50:.0f} ms, max {email_max:.0f} ms "
+        f"(15 posts); SIGINT -> exit {stop:.1f} s"
+    )
     print(f"package: {package_size()}")
     results["first_request_ms"] = {"median": round(first, 1)}
     results["warm_request_ms"] = {"p50": round(p50, 2), "p95": round(p95, 2)}
     results["warm_request_own_ms"] = {"p50": round(own50, 2), "p95": round(own95, 2)}
+    results["local_stack"] = {
+        "up_s": round(up, 2),
+        "post_to_eml_ms": {"median": round(email_p50), "max": round(email_max)},
+        "stop_s": round(stop, 2),
+    }
     print(json.dumps(results))
 
 

@@ -31,15 +31,13 @@ from callbacks.models import (
     field_problems,
 )
 from callbacks.observability import logger, metrics
-from callbacks.requests import Origin, new_request_id, register_callback_request
+from callbacks.requests import Arrival, new_request_id, register_callback_request
 from callbacks.settings import get_settings
 from callbacks.store import StorageUnavailableError
 from callbacks.web import error_page, prefers_html
 
 MAX_BODY_BYTES = 8 * 1024
 RETRY_AFTER_SECONDS = 30
-# Body errors that mean "this is not a form at all" rather than "a field is wrong".
-_MALFORMED_BODY_ERRORS = frozenset({"json_invalid", "model_type", "multipart_invalid", "form_invalid"})
 _JSON = "application/json"
 
 
@@ -61,7 +59,8 @@ class SettingsCORS(CORSConfig):
         """CORSConfig's constructor sets a list; the settings decide instead."""
 
 
-app = APIGatewayRestResolver(enable_validation=True, cors=SettingsCORS())
+_CORS = SettingsCORS()
+app = APIGatewayRestResolver(enable_validation=True, cors=_CORS)
 
 
 def _error(status: int, code: str, message: str, problems: list[FieldProblem] | None = None) -> Response[Any]:
@@ -124,12 +123,12 @@ def create_callback_request(
         logger.info("callback_request_spam", extra={"layer": "honeypot"})
         return _received(new_request_id(), created=True)
     event = app.current_event
-    origin = Origin(
+    arrival = Arrival(
         ip_address=event.request_context.identity.source_ip,
         correlation_id=event.request_context.request_id,
         received_at=datetime.now(UTC),
     )
-    outcome = register_callback_request(request, idempotency_key, origin, get_settings())
+    outcome = register_callback_request(request, idempotency_key, arrival, get_settings())
     if outcome.created:
         metrics.add_metric(name="CallbackRequestStored", unit=MetricUnit.Count, value=1)
         logger.info("callback_request_stored", extra={"request_id": outcome.request_id})
@@ -171,12 +170,10 @@ def _unsupported_type(_: RequestUnsupportedContentType) -> Response[Any]:
 
 @app.exception_handler(RequestValidationError)
 def _invalid(error: RequestValidationError) -> Response[Any]:
-    errors = error.errors()
-    problems = field_problems(list(errors))
-    # A body that is not an object of fields at all (bad JSON, a JSON array) is malformed, not invalid.
-    if any(item.get("type") in _MALFORMED_BODY_ERRORS for item in errors) or any(
-        problem.field == "body" for problem in problems
-    ):
+    problems = field_problems(list(error.errors()))
+    # An error about the body as a whole (bad JSON, a JSON array, a broken multipart body) means
+    # this is not an object of fields at all: malformed, not invalid.
+    if any(problem.field == "body" for problem in problems):
         return _malformed_body()
     _rejected("invalid_fields")
     logger.info("callback_request_invalid", extra={"fields": [problem.field for problem in problems]})
@@ -226,6 +223,12 @@ def _body_size(event: dict[str, Any]) -> int:
     return len(body.encode("utf-8"))
 
 
+def _refusal(status: int, code: str, message: str, headers: dict[str, str]) -> dict[str, Any]:
+    _rejected(code)
+    body = ErrorBody(error=code, message=message).model_dump_json()
+    return {"statusCode": status, "headers": {"Content-Type": _JSON, **headers}, "body": body}
+
+
 def _early_response(event: dict[str, Any]) -> dict[str, Any] | None:
     """Refusals that come before parsing: a foreign browser origin, an oversized body.
 
@@ -233,16 +236,12 @@ def _early_response(event: dict[str, Any]) -> dict[str, Any] | None:
     """
     headers = {key.lower(): value for key, value in (event.get("headers") or {}).items()}
     origin = headers.get("origin")
-    settings = get_settings()
-    if origin is not None and origin not in settings.allowed_origins:
-        _rejected("origin_not_allowed")
-        body = ErrorBody(error="origin_not_allowed", message="This website may not send call-back requests.")
-        return {"statusCode": 403, "headers": {"Content-Type": _JSON}, "body": body.model_dump_json()}
+    if origin is not None and origin not in get_settings().allowed_origins:
+        return _refusal(403, "origin_not_allowed", "This website may not send call-back requests.", {})
     if event.get("httpMethod") == "POST" and _body_size(event) > MAX_BODY_BYTES:
-        _rejected("body_too_large")
-        body = ErrorBody(error="body_too_large", message="The request is larger than 8 KiB.")
-        cors = SettingsCORS().to_dict(origin) if origin else {}
-        return {"statusCode": 413, "headers": {"Content-Type": _JSON, **cors}, "body": body.model_dump_json()}
+        # An allowed page's script must be able to read this answer: it carries the CORS headers.
+        cors = _CORS.to_dict(origin) if origin else {}
+        return _refusal(413, "body_too_large", "The request is larger than 8 KiB.", cors)
     return None
 
 

@@ -22,9 +22,13 @@ DUPLICATE_WINDOW_SECONDS = 10 * 60
 IDEMPOTENCY_WINDOW_SECONDS = 24 * 60 * 60
 
 
+# What the visitor sent that the record keeps (not the honeypot, not the idempotency key).
+_STORED_FIELDS = {"name", "phone", "email", "best_time", "interest", "message", "source_url"}
+
+
 @dataclass(frozen=True)
-class Origin:
-    """Where a request came from, as API Gateway saw it."""
+class Arrival:
+    """Where and when a request arrived, as API Gateway saw it."""
 
     ip_address: str | None
     correlation_id: str | None
@@ -55,33 +59,27 @@ def dedupe_keys(request: CallbackRequestIn, idempotency_key: str | None) -> list
 
 
 def stored_record(
-    request: CallbackRequestIn, request_id: str, origin: Origin, settings: Settings
+    request: CallbackRequestIn, request_id: str, arrival: Arrival, settings: Settings
 ) -> StoredCallbackRequest:
-    received = origin.received_at.astimezone(UTC)
+    received = arrival.received_at.astimezone(UTC)
     created_at = received.isoformat(timespec="milliseconds").replace("+00:00", "Z")
     return StoredCallbackRequest(
         id=request_id,
         created_at=created_at,
-        name=request.name,
-        phone=request.phone,
-        email=request.email,
-        best_time=request.best_time,
-        interest=request.interest,
-        message=request.message,
-        source_url=request.source_url,
+        **request.model_dump(include=_STORED_FIELDS),
         consent=ConsentRecord(
-            agreed_at=created_at, source_url=request.source_url, ip_address=origin.ip_address
+            agreed_at=created_at, source_url=request.source_url, ip_address=arrival.ip_address
         ),
         expires_at=int(received.timestamp()) + settings.retention_days * 86400,
-        correlation_id=origin.correlation_id,
+        correlation_id=arrival.correlation_id,
     )
 
 
 def register_callback_request(
-    request: CallbackRequestIn, idempotency_key: str | None, origin: Origin, settings: Settings
+    request: CallbackRequestIn, idempotency_key: str | None, arrival: Arrival, settings: Settings
 ) -> store.SaveOutcome:
     """Store a new request, or find the one it repeats; one DynamoDB call either way."""
-    record = stored_record(request, new_request_id(), origin, settings)
+    record = stored_record(request, new_request_id(), arrival, settings)
     return store.save_new_request(
-        record, dedupe_keys(request, idempotency_key), now=int(origin.received_at.timestamp())
+        record, dedupe_keys(request, idempotency_key), now=int(arrival.received_at.timestamp())
     )

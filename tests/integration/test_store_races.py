@@ -11,7 +11,7 @@ from botocore.exceptions import ClientError
 
 from callbacks import aws, store
 from callbacks.models import CallbackRequestIn
-from callbacks.requests import Origin, dedupe_keys, stored_record
+from callbacks.requests import Arrival, dedupe_keys, stored_record
 from callbacks.settings import get_settings
 
 REQUEST = CallbackRequestIn.model_validate({"name": "Jane Doe", "phone": "662-377-6290", "consent": True})
@@ -34,10 +34,10 @@ def cancelled(*codes: str, earlier_id: str | None = None) -> ClientError:
 
 
 def save() -> store.SaveOutcome:
-    origin = Origin(ip_address="203.0.113.9", correlation_id="c-1", received_at=datetime.now(UTC))
-    record = stored_record(REQUEST, "new-id", origin, get_settings())
+    arrival = Arrival(ip_address="203.0.113.9", correlation_id="c-1", received_at=datetime.now(UTC))
+    record = stored_record(REQUEST, "new-id", arrival, get_settings())
     return store.save_new_request(
-        record, dedupe_keys(REQUEST, "form-1"), now=int(origin.received_at.timestamp())
+        record, dedupe_keys(REQUEST, "form-1"), now=int(arrival.received_at.timestamp())
     )
 
 
