@@ -3,7 +3,7 @@ SHELL := /bin/bash
 .DEFAULT_GOAL := help
 
 # Python 3.13 (the functions' runtime) where the machine has it, else the newest python3 >= 3.11.
-PYTHON ?= $(shell infra/find-python)
+PYTHON ?= $(shell infra/tools/find-python)
 VENV := .venv
 SAM_VENV := .venv-sam
 BIN := $(VENV)/bin
@@ -63,7 +63,7 @@ requirements: install ## Regenerate functions/requirements.txt from pyproject.to
 
 .PHONY: openapi
 openapi: install ## Regenerate infra/openapi.json from the code
-	$(BIN)/python -m infra.openapi > infra/openapi.json
+	$(BIN)/python -m infra.tools.openapi > infra/openapi.json
 
 .PHONY: build
 build: $(SAM_VENV)/.installed ## sam build (needs python3.13 on PATH; found automatically)
@@ -75,7 +75,7 @@ deploy: build ## sam deploy, with samconfig.toml (first time: make deploy ARGS=-
 
 .PHONY: bench
 bench: install ## Cold-start import cost and request latency, measured
-	$(BIN)/python -m infra.bench
+	$(BIN)/python -m infra.tools.bench
 
 .PHONY: clean
 clean: ## Remove environments and build output

@@ -2,7 +2,7 @@
 
 Given the demo page (or a page on a second origin) with the embedded form, when a visitor uses it
 with or without JavaScript, then the office gets exactly one email per request and the visitor
-gets clear, accessible feedback. Set UPDATE_SCREENSHOTS=1 to refresh infra/screenshots/*.png.
+gets clear, accessible feedback. Set UPDATE_SCREENSHOTS=1 to refresh infra/docs/screenshots/*.png.
 """
 
 from __future__ import annotations
@@ -27,7 +27,7 @@ pytestmark = [pytest.mark.browser, pytest.mark.e2e]
 
 ROOT = Path(__file__).resolve().parents[2]
 SNIPPET = ROOT / "functions" / "callbacks" / "static" / "embed-snippet.html"
-SCREENSHOTS = ROOT / "infra" / "screenshots"
+SCREENSHOTS = ROOT / "infra" / "docs" / "screenshots"
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
     "--no-sandbox",

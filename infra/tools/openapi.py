@@ -8,7 +8,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "functions"))
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "functions"))
 
 from callbacks.intake import openapi_document
 

@@ -1,8 +1,8 @@
 """Render a sample staff alert and photograph it at a phone's width with headless Chromium.
 
-    .venv/bin/python -m infra.render_email_preview [--width 390] [--height 780] [--out PATH]
+    .venv/bin/python -m infra.tools.render_email_preview [--width 390] [--height 780] [--out PATH]
 
-Writes the picture to ``infra/screenshots/staff-email-phone.png``.
+Writes the picture to ``infra/docs/screenshots/staff-email-phone.png``.
 Needs Debian's ``chromium`` (or CHROMIUM=/path).
 """
 
@@ -16,14 +16,14 @@ import sys
 import tempfile
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "functions"))
 
 from callbacks.mailer import render_staff_alert  # noqa: E402
 from callbacks.models import ConsentRecord, StoredCallbackRequest  # noqa: E402
 from callbacks.settings import Settings  # noqa: E402
 
-SCREENSHOT = ROOT / "infra" / "screenshots" / "staff-email-phone.png"
+SCREENSHOT = ROOT / "infra" / "docs" / "screenshots" / "staff-email-phone.png"
 CREATED_AT = "2026-11-23T19:23:00Z"
 
 
