@@ -209,8 +209,8 @@ def test_multipart_without_boundary_is_400(local_stack: RunningStack) -> None:
     assert_error(response, 400)
 
 
-def test_body_larger_than_8_kib_is_413(local_stack: RunningStack) -> None:
-    response = post_json(local_stack, valid_fields(message="x" * (9 * 1024)))
+def test_body_larger_than_32_kib_is_413(local_stack: RunningStack) -> None:
+    response = post_json(local_stack, valid_fields(message="x" * (33 * 1024)))
 
     assert response.status == 413
 

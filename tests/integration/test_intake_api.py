@@ -324,8 +324,8 @@ def test_given_undecodable_base64_then_400() -> None:
 
 
 @pytest.mark.parametrize("base64_encoded", [False, True])
-def test_given_a_body_over_8_kib_then_413_and_nothing_parsed(base64_encoded: bool) -> None:
-    body = json.dumps({**VALID, "message": "a" * 9000})
+def test_given_a_body_over_32_kib_then_413_and_nothing_parsed(base64_encoded: bool) -> None:
+    body = json.dumps({**VALID, "message": "a" * 33000})
 
     answer = invoke(post_event(body, "application/json", base64_encoded=base64_encoded))
 
@@ -334,9 +334,9 @@ def test_given_a_body_over_8_kib_then_413_and_nothing_parsed(base64_encoded: boo
     assert answer.headers["access-control-allow-origin"] == ALLOWED_ORIGIN
 
 
-def test_given_a_body_of_exactly_8_kib_then_it_is_read() -> None:
+def test_given_a_body_of_exactly_32_kib_then_it_is_read() -> None:
     body = json.dumps({**VALID, "message": ""})
-    body = body[:-1] + " " * (8 * 1024 - len(body)) + "}"
+    body = body[:-1] + " " * (32 * 1024 - len(body)) + "}"
 
     assert invoke(post_event(body, "application/json")).status == 201
 
