@@ -229,7 +229,7 @@ def test_given_a_run_of_refused_origins_then_an_alarm_says_to_check_allowed_orig
 
 def _emitted_metric_names() -> set[str]:
     code = "\n".join(path.read_text(encoding="utf-8") for path in (ROOT / "functions").rglob("*.py"))
-    return set(re.findall(r"""add_metric\(\s*name=["'](\w+)["']""", code))
+    return set(re.findall(r"""(?:add_metric|single_metric)\(\s*name=["'](\w+)["']""", code))
 
 
 def test_given_the_alarmed_metrics_then_the_code_emits_each_under_that_name(
@@ -239,7 +239,25 @@ def test_given_the_alarmed_metrics_then_the_code_emits_each_under_that_name(
     alarmed = {a["MetricName"] for a in alarms.values() if not a["Namespace"].startswith("AWS/")}
     emitted = _emitted_metric_names()
 
-    assert emitted, "no add_metric(name=...) found under functions/"
+    assert emitted, "no add_metric(name=...) or single_metric(name=...) found under functions/"
     assert alarmed - NOT_EMITTED_YET <= emitted, alarmed - NOT_EMITTED_YET - emitted
     # Keeps the list honest: once the handler emits them, take them off NOT_EMITTED_YET.
     assert not NOT_EMITTED_YET & emitted
+
+
+def test_given_an_alarm_on_a_dimension_beyond_service_then_the_code_sets_it_with_that_value(
+    alarms: dict[str, dict[str, Any]],
+) -> None:
+    code = "\n".join(path.read_text(encoding="utf-8") for path in (ROOT / "functions").rglob("*.py"))
+    extra = {
+        (name, value)
+        for alarm in alarms.values()
+        if not alarm["Namespace"].startswith("AWS/")
+        for name, value in _dimensions(alarm).items()
+        if name != "service"
+    }
+
+    assert extra == {("reason", "origin_not_allowed")}
+    for name, value in extra:
+        assert re.search(rf"""add_dimension\(\s*name=["']{name}["']""", code), name
+        assert f'"{value}"' in code, value
