@@ -38,11 +38,18 @@ class StorageUnavailableError(Exception):
 
 @dataclass(frozen=True)
 class DedupeKey:
-    """A marker that makes a second request with the same key a duplicate within ``window_seconds``."""
+    """A marker that makes a second request with the same key a duplicate within ``window_seconds``.
+
+    ``content`` digests everything the visitor sent and ``key_hash`` names the form's idempotency
+    key: a marker made under the same key for other content (a visitor who corrected the number
+    after a timeout) is no duplicate, so the correction is stored, never silently dropped.
+    """
 
     kind: Literal["idempotency", "fingerprint"]
     digest: str
     window_seconds: int
+    content: str = ""
+    key_hash: str | None = None
 
 
 @dataclass(frozen=True)
@@ -75,6 +82,11 @@ def save_new_request(request: StoredCallbackRequest, dedupe_keys: list[DedupeKey
         }
     ]
     for key in dedupe_keys:
+        condition = "attribute_not_exists(pk) OR created_epoch < :cutoff"
+        values: dict[str, Any] = {":cutoff": {"N": str(now - key.window_seconds)}}
+        if key.key_hash:
+            condition += " OR (key_hash = :key_hash AND content <> :content)"
+            values |= {":key_hash": {"S": key.key_hash}, ":content": {"S": key.content}}
         items.append(
             {
                 "Put": {
@@ -85,10 +97,12 @@ def save_new_request(request: StoredCallbackRequest, dedupe_keys: list[DedupeKey
                             "request_id": request.id,
                             "created_epoch": now,
                             "expires_at": now + key.window_seconds,
+                            "content": key.content or None,
+                            "key_hash": key.key_hash,
                         }
                     ),
-                    "ConditionExpression": "attribute_not_exists(pk) OR created_epoch < :cutoff",
-                    "ExpressionAttributeValues": {":cutoff": {"N": str(now - key.window_seconds)}},
+                    "ConditionExpression": condition,
+                    "ExpressionAttributeValues": values,
                     "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
                 }
             }
@@ -103,6 +117,9 @@ def save_new_request(request: StoredCallbackRequest, dedupe_keys: list[DedupeKey
                 raise StorageUnavailableError(error.response.get("Error", {}).get("Code", "")) from error
             reasons: list[Any] = list(error.response.get("CancellationReasons", []))
             earlier = _earlier_request_id(reasons)
+            if earlier == request.id:
+                # Our own earlier try landed (its answer was lost, and the SDK or we retried).
+                return SaveOutcome(request_id=request.id, created=True)
             if earlier:
                 return SaveOutcome(request_id=earlier, created=False)
             conflicted = any(reason.get("Code") == "TransactionConflict" for reason in reasons)
