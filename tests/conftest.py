@@ -11,7 +11,7 @@ import boto3
 import pytest
 from moto import mock_aws
 
-from callbacks import aws
+from callbacks import aws, signing
 from callbacks.settings import get_settings
 from infra.provision import Provisioned, provision
 
@@ -32,34 +32,51 @@ TEST_ENV = {
     "POWERTOOLS_SERVICE_NAME": "callback-requests",
     "POWERTOOLS_METRICS_NAMESPACE": "CallbackRequests",
     "POWERTOOLS_DEV": "false",
+    "SIGNING_SECRET_PARAMETER": "/callback-requests-test/signing-secret",
 }
+SIGNING_SECRET = "test-signing-secret-0123456789abcdef"
 
 
 @pytest.fixture(autouse=True)
 def environment(monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, str]]:
     """Every test starts from the same settings and fresh clients."""
-    for name in ("AWS_ENDPOINT_URL", "AWS_PROFILE", "AWS_ENDPOINT_URL_DYNAMODB", "AWS_ENDPOINT_URL_SESV2"):
+    for name in (
+        "AWS_ENDPOINT_URL",
+        "AWS_PROFILE",
+        "AWS_ENDPOINT_URL_DYNAMODB",
+        "AWS_ENDPOINT_URL_SESV2",
+        "MIN_FILL_SECONDS",
+        "ADDRESS_HOURLY_CAP",
+        "PHONE_DAILY_CAP",
+        "TURNSTILE_SECRET_PARAMETER",
+    ):
         monkeypatch.delenv(name, raising=False)
     for name, value in TEST_ENV.items():
         monkeypatch.setenv(name, value)
     get_settings.cache_clear()
     aws.reset_clients()
+    signing.forget_keys()
     yield TEST_ENV
     get_settings.cache_clear()
     aws.reset_clients()
+    signing.forget_keys()
 
 
 @pytest.fixture
 def moto_aws(environment: dict[str, str]) -> Iterator[Provisioned]:
     """moto in-process, with template.yaml's table, queue, identity and configuration set."""
     with mock_aws():
-        yield provision(
+        provisioned = provision(
             boto3.session.Session(),
             table_name=environment["TABLE_NAME"],
             queue_name="staff-alert-dlq",
             sender_email=environment["SENDER_EMAIL"],
             configuration_set=environment["SES_CONFIGURATION_SET"],
         )
+        boto3.client("ssm").put_parameter(
+            Name=environment["SIGNING_SECRET_PARAMETER"], Value=SIGNING_SECRET, Type="SecureString"
+        )
+        yield provisioned
 
 
 def load_event(name: str) -> dict[str, Any]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import secrets
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -115,6 +116,13 @@ class LocalStack:
             queue_name=QUEUE_NAME,
             sender_email=self.config.sender_email,
             configuration_set=CONFIGURATION_SET,
+        )
+        # The signing secret that `aws ssm put-parameter` makes once per deployment (README).
+        boto3.client("ssm").put_parameter(
+            Name=os.environ["SIGNING_SECRET_PARAMETER"],
+            Value=secrets.token_urlsafe(32),
+            Type="SecureString",
+            Overwrite=True,
         )
         self._load_functions()
         stream = stream_source_spec()

@@ -119,8 +119,19 @@ def test_consent_sentence_is_the_models_text_word_for_word(page: str) -> None:
     assert "required" in consent.attrs
 
 
+# Sent beside the form's controls: the script adds the render token, Cloudflare's widget its answer.
+NOT_CONTROLS = {"render_token", "turnstile_response"}
+
+
 def test_every_contract_field_is_a_control_of_the_form(page: str) -> None:
-    assert set(CallbackRequestIn.model_fields) <= set(controls(page))
+    assert set(CallbackRequestIn.model_fields) - NOT_CONTROLS <= set(controls(page))
+
+
+def test_the_script_sends_the_render_token_the_api_fills_in() -> None:
+    script = SCRIPT.read_text(encoding="utf-8")
+
+    assert 'const RENDER_TOKEN = "__RENDER_TOKEN__";' in script
+    assert 'data.set("render_token", RENDER_TOKEN)' in script
 
 
 def test_choices_are_the_models_values_labels_and_defaults(page: str) -> None:
