@@ -41,6 +41,18 @@ def sesv2() -> SESV2Client:
     return client
 
 
+@cache
+def _serializer() -> Any:
+    from boto3.dynamodb.types import TypeSerializer
+
+    return TypeSerializer()
+
+
+def dynamodb_item(values: dict[str, Any]) -> dict[str, Any]:
+    """Python values as a low-level DynamoDB item (attribute-value form); ``None`` values left out."""
+    return {key: _serializer().serialize(value) for key, value in values.items() if value is not None}
+
+
 def reset_clients() -> None:
     """Forget the clients (tests that switch endpoints or credentials call this)."""
     _client.cache_clear()

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any, Literal
 from botocore.exceptions import BotoCoreError, ClientError
 
 from callbacks import aws
-from callbacks.models import StoredCallbackRequest
+from callbacks.models.record import StoredCallbackRequest
 from callbacks.settings import get_settings
 
 if TYPE_CHECKING:
@@ -49,26 +49,10 @@ class SaveOutcome:
     created: bool
 
 
-def _string_attributes(values: dict[str, Any]) -> dict[str, Any]:
-    item: dict[str, Any] = {}
-    for key, value in values.items():
-        if value is None:
-            continue
-        if isinstance(value, bool):
-            item[key] = {"BOOL": value}
-        elif isinstance(value, int):
-            item[key] = {"N": str(value)}
-        elif isinstance(value, dict):
-            item[key] = {"M": _string_attributes(value)}
-        else:
-            item[key] = {"S": str(value)}
-    return item
-
-
 def request_item(request: StoredCallbackRequest) -> dict[str, Any]:
     """The DynamoDB item of a request, in the low-level client's attribute-value form."""
     values = request.model_dump(mode="json", exclude_none=True)
-    return _string_attributes({"pk": REQUEST_PREFIX + request.id, **values})
+    return aws.dynamodb_item({"pk": REQUEST_PREFIX + request.id, **values})
 
 
 def request_from_image(image: dict[str, Any]) -> StoredCallbackRequest:
@@ -93,7 +77,7 @@ def save_new_request(request: StoredCallbackRequest, dedupe_keys: list[DedupeKey
             {
                 "Put": {
                     "TableName": table,
-                    "Item": _string_attributes(
+                    "Item": aws.dynamodb_item(
                         {
                             "pk": f"{key.kind}#{key.digest}",
                             "request_id": request.id,

@@ -4,7 +4,23 @@ from __future__ import annotations
 
 from html import escape
 
-from callbacks.models import FIELD_LABELS, FieldProblem
+from callbacks.models.api import FieldProblem
+from callbacks.office import OFFICE_PHONE, OFFICE_PHONE_E164
+
+# How the error page names each field.
+FIELD_LABELS = {
+    "name": "Name",
+    "phone": "Phone",
+    "email": "Email",
+    "best_time": "Best time to call",
+    "interest": "Interested in",
+    "message": "Message",
+    "consent": "Consent",
+    "source_url": "Page",
+    "website": "Website",
+    "idempotency_key": "Request key",
+    "body": "Request",
+}
 
 
 def _quality(accept: str, media_type: str) -> float:
@@ -80,7 +96,7 @@ a:focus-visible {{ outline: 3px solid #0b5cab; outline-offset: 2px; }}
 {items}
 </ul>
 <p>{back}</p>
-<p>You can also call our office at <a href="tel:+16623776290">662-377-6290</a>.</p>
+<p>You can also call our office at <a href="tel:{OFFICE_PHONE_E164}">{OFFICE_PHONE}</a>.</p>
 </main>
 </body>
 </html>
