@@ -160,7 +160,7 @@ class _Handler(BaseHTTPRequestHandler):
             response = gateway_error(413, "Request Too Long")
         except _ChunkedBodyError:  # no client of the service streams its body
             response = gateway_error(411, "Length Required")
-        except ValueError:  # a Content-Length or chunk size that is not a number
+        except ValueError:  # a Content-Length that is not a number
             response = gateway_error(400, "Bad Request")
         except TimeoutError:
             print(f"http: {self.command} {_printable(url.path)}: the client stalled; dropped", flush=True)

@@ -9,6 +9,7 @@ directly, without a stack.
 from __future__ import annotations
 
 import base64
+import http.client
 import json
 import time
 import uuid
@@ -175,6 +176,18 @@ def test_an_unknown_route_gets_api_gateways_answer(local_stack: RunningStack) ->
 
     assert response.status == 403
     assert response.json() == {"message": "Missing Authentication Token"}
+
+
+@pytest.mark.e2e
+def test_a_chunked_body_is_refused_with_411_not_read_as_empty(local_stack: RunningStack) -> None:
+    connection = http.client.HTTPConnection("127.0.0.1", local_stack.api_port, timeout=15)
+    try:
+        headers = {"Content-Type": "application/json"}
+        connection.request("POST", PATH, body=iter([b"{}"]), headers=headers, encode_chunked=True)
+        answer = connection.getresponse()
+        assert (answer.status, json.loads(answer.read())) == (411, {"message": "Length Required"})
+    finally:
+        connection.close()
 
 
 # The adapters, without a stack
