@@ -219,26 +219,73 @@ def no_origin_header_is_an_api_client_and_is_served(client: ContractClient) -> N
 # --- duplicates: 200 with the same id ----------------------------------------------------------
 
 
+def _key() -> str:
+    return f"form-{uuid.uuid4().hex}"
+
+
 @scenario
-def same_idempotency_key_header_is_a_duplicate_200_and_nothing_new_is_stored(client: ContractClient) -> None:
-    key = f"form-{uuid.uuid4().hex}"
-    fields = valid_fields()
+def same_idempotency_key_and_content_is_a_duplicate_200_and_corrected_content_a_new_201(
+    client: ContractClient,
+) -> None:
+    key, fields = _key(), valid_fields()
 
     first = post(client, json_body(fields), Idempotency_Key=key)
-    retry = post(client, json_body({**fields, "message": "changed my mind"}), Idempotency_Key=key)
+    retry = post(client, json_body(fields), Idempotency_Key=key)
+    corrected = post(client, json_body({**fields, "message": "changed my mind"}), Idempotency_Key=key)
 
-    assert assert_receipt(retry, 200) == assert_receipt(first, 201)
+    first_id = assert_receipt(first, 201)
+    assert assert_receipt(retry, 200) == first_id
+    assert assert_receipt(corrected, 201) != first_id
+    assert len(stored_with_phone(client, fields["phone"])) == 2
+
+
+@scenario
+def same_idempotency_key_with_a_corrected_phone_is_a_new_request(client: ContractClient) -> None:
+    key, typo, fields = _key(), valid_fields(), valid_fields()
+
+    first = post(client, json_body({**fields, "phone": typo["phone"]}), Idempotency_Key=key)
+    corrected = post(client, json_body(fields), Idempotency_Key=key)
+
+    assert assert_receipt(corrected, 201) != assert_receipt(first, 201)
+    assert len(stored_with_phone(client, typo["phone"])) == 1
     assert len(stored_with_phone(client, fields["phone"])) == 1
 
 
 @scenario
-def same_idempotency_key_form_field_is_a_duplicate_200(client: ContractClient) -> None:
-    fields = valid_fields(idempotency_key=f"k-{uuid.uuid4().hex}")
+def same_idempotency_key_with_only_the_email_corrected_is_stored_though_the_fingerprint_matches(
+    client: ContractClient,
+) -> None:
+    key, fields = _key(), valid_fields()
+    post(client, json_body({**fields, "email": "jane@exmaple.com"}), Idempotency_Key=key)
+
+    corrected = post(client, json_body(fields), Idempotency_Key=key)
+
+    assert_receipt(corrected, 201)
+    emails = sorted(item["email"]["S"] for item in stored_with_phone(client, fields["phone"]))
+    assert emails == ["jane@example.com", "jane@exmaple.com"]
+
+
+@scenario
+def two_tabs_with_different_keys_and_the_same_content_are_a_duplicate_200(client: ContractClient) -> None:
+    fields = valid_fields()
+
+    first = post(client, json_body(fields), Idempotency_Key=_key())
+    second = post(client, json_body(fields), Idempotency_Key=_key())
+
+    assert assert_receipt(second, 200) == assert_receipt(first, 201)
+
+
+@scenario
+def same_idempotency_key_form_field_and_content_is_a_duplicate_200(client: ContractClient) -> None:
+    fields = valid_fields(idempotency_key=_key())
 
     first = post(client, form_body(fields))
-    retry = post(client, multipart_body({**fields, "message": "other"}))
+    retry = post(client, multipart_body(fields))
+    changed = post(client, multipart_body({**fields, "message": "other"}))
 
-    assert assert_receipt(retry, 200) == assert_receipt(first, 201)
+    first_id = assert_receipt(first, 201)
+    assert assert_receipt(retry, 200) == first_id
+    assert assert_receipt(changed, 201) != first_id
 
 
 @scenario
@@ -363,17 +410,17 @@ SCENARIOS += [_malformed(kind, encoded) for kind, encoded in _MALFORMED.items()]
 
 
 @scenario
-def body_over_8_kib_is_413_with_cors_headers(client: ContractClient) -> None:
-    answer = post(client, json_body(valid_fields(message="a" * 9000)), origin=client.origin)
+def body_over_32_kib_is_413_with_cors_headers(client: ContractClient) -> None:
+    answer = post(client, json_body(valid_fields(message="a" * 33000)), origin=client.origin)
 
     assert_error(answer, 413, "body_too_large")
     assert answer.header("access-control-allow-origin") == client.origin
 
 
 @scenario
-def body_of_exactly_8_kib_is_read(client: ContractClient) -> None:
+def body_of_exactly_32_kib_is_read(client: ContractClient) -> None:
     body = json.dumps(valid_fields(message=""))
-    body = body[:-1] + " " * (8 * 1024 - len(body)) + "}"
+    body = body[:-1] + " " * (32 * 1024 - len(body)) + "}"
 
     assert_receipt(post(client, (body.encode(), "application/json")), 201)
 

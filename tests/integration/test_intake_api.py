@@ -120,6 +120,22 @@ def test_given_a_duplicate_then_it_is_recognised_in_one_dynamodb_call() -> None:
 # --- duplicates and new requests ---------------------------------------------------------------
 
 
+def test_given_the_same_idempotency_key_and_content_a_day_later_then_200_with_the_same_id(
+    dynamodb: Any, moto_aws: Provisioned
+) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    first = invoke(json_event(VALID, Idempotency_Key="form-abc_123"))
+    # Past the content fingerprint's 10 minutes: only the key can tell this retry from a new request.
+    with mock.patch("callbacks.intake.datetime") as clock:
+        clock.now.return_value = datetime.now(UTC) + timedelta(hours=23)
+        retry = invoke(json_event(VALID, Idempotency_Key="form-abc_123"))
+
+    assert (first.status, retry.status) == (201, 200)
+    assert retry.json()["id"] == first.json()["id"]
+    assert len(stored(dynamodb, moto_aws.table_name)) == 1
+
+
 @pytest.mark.parametrize(
     "change",
     [
@@ -194,8 +210,8 @@ def test_given_undecodable_base64_then_400() -> None:
     assert answer.status == 400
 
 
-def test_given_a_base64_encoded_body_over_8_kib_then_413_and_nothing_parsed() -> None:
-    body = json.dumps({**VALID, "message": "a" * 9000})
+def test_given_a_base64_encoded_body_over_32_kib_then_413_and_nothing_parsed() -> None:
+    body = json.dumps({**VALID, "message": "a" * 33000})
 
     answer = invoke(post_event(body, "application/json", base64_encoded=True))
 
@@ -252,13 +268,14 @@ def test_given_a_multipart_body_base64_encoded_by_api_gateway_then_it_is_decoded
 @pytest.mark.parametrize("header", ["idempotency-key", "IDEMPOTENCY-KEY"])
 def test_given_the_idempotency_key_header_in_any_case_then_it_is_honoured(header: str) -> None:
     # HTTP/2 browsers send header names in lower case, and API Gateway passes them on as sent.
-    def event(message: str) -> dict[str, Any]:
-        built = json_event({**VALID, "message": message})
+    def event(email: str) -> dict[str, Any]:
+        built = json_event({**VALID, "email": email})
         built["headers"][header] = "form-7"
         built["multiValueHeaders"][header] = ["form-7"]
         return built
 
-    first, retry = invoke(event("first")), invoke(event("second"))
+    # Only the key, if read, makes an email correction within the fingerprint's window a new request.
+    first, corrected = invoke(event("jane@exmaple.com")), invoke(event("jane@example.com"))
 
-    assert (first.status, retry.status) == (201, 200)
-    assert retry.json()["id"] == first.json()["id"]
+    assert (first.status, corrected.status) == (201, 201)
+    assert corrected.json()["id"] != first.json()["id"]
