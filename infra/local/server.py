@@ -129,10 +129,6 @@ class _PayloadTooLargeError(Exception):
     """The body is over API Gateway's payload limit."""
 
 
-class _ChunkedBodyError(Exception):
-    """The body is sent in chunks, without a Content-Length."""
-
-
 def _printable(text: str) -> str:
     # Request paths are the client's bytes: escape control characters before they reach a terminal.
     return "".join(char if char.isprintable() else f"\\x{ord(char):02x}" for char in text)
@@ -158,9 +154,7 @@ class _Handler(BaseHTTPRequestHandler):
             body = self._read_body()
         except _PayloadTooLargeError:
             response = gateway_error(413, "Request Too Long")
-        except _ChunkedBodyError:  # no client of the service streams its body
-            response = gateway_error(411, "Length Required")
-        except ValueError:  # a Content-Length that is not a number
+        except ValueError:  # a Content-Length or chunk size that is not a number
             response = gateway_error(400, "Bad Request")
         except TimeoutError:
             print(f"http: {self.command} {_printable(url.path)}: the client stalled; dropped", flush=True)
@@ -186,8 +180,19 @@ class _Handler(BaseHTTPRequestHandler):
         print(f"http: {self.command} {_printable(url.path)} -> {response.status} ({ms} ms)", flush=True)
 
     def _read_body(self) -> bytes:
-        if self.headers.get("Transfer-Encoding"):
-            raise _ChunkedBodyError
+        if self.headers.get("Transfer-Encoding", "").lower() == "chunked":
+            chunks: list[bytes] = []
+            size = 0
+            while True:
+                length = int(self.rfile.readline().split(b";", 1)[0].strip() or b"0", 16)
+                if length == 0:
+                    self.rfile.readline()
+                    return b"".join(chunks)
+                size += length
+                if size > MAX_PAYLOAD:
+                    raise _PayloadTooLargeError
+                chunks.append(self.rfile.read(length))
+                self.rfile.readline()
         length = int(self.headers.get("Content-Length") or 0)
         if length > MAX_PAYLOAD:
             raise _PayloadTooLargeError
