@@ -1,4 +1,4 @@
-"""Shared fixtures: settings from a clean environment, and moto built from template.yaml."""
+"""Shared fixtures: settings from a clean environment, moto built from template.yaml, no network."""
 
 from __future__ import annotations
 
@@ -10,12 +10,16 @@ from typing import Any
 import boto3
 import pytest
 from moto import mock_aws
+from pytest_socket import disable_socket, enable_socket
 
 from callbacks import aws, signing
 from callbacks.settings import get_settings
 from infra.provision import Provisioned, provision
 
-EVENTS = Path(__file__).resolve().parent.parent / "infra" / "events"
+TESTS = Path(__file__).resolve().parent
+EVENTS = TESTS.parent / "infra" / "events"
+# Unit tests talk to nothing; integration tests reach AWS only through moto in-process.
+OFFLINE_SUITES = frozenset({"unit", "integration"})
 TEST_ENV = {
     "AWS_DEFAULT_REGION": "us-east-1",
     "AWS_ACCESS_KEY_ID": "testing",
@@ -35,6 +39,16 @@ TEST_ENV = {
     "SIGNING_SECRET_PARAMETER": "/callback-requests-test/signing-secret",
 }
 SIGNING_SECRET = "test-signing-secret-0123456789abcdef"
+
+
+@pytest.fixture(autouse=True)
+def _no_network(request: pytest.FixtureRequest) -> Iterator[None]:
+    offline = request.path.relative_to(TESTS).parts[0] in OFFLINE_SUITES
+    if offline:
+        disable_socket(allow_unix_socket=True)
+    yield
+    if offline:
+        enable_socket()
 
 
 @pytest.fixture(autouse=True)
