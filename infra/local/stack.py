@@ -115,6 +115,7 @@ class LocalStack:
             queue_name=QUEUE_NAME,
             sender_email=self.config.sender_email,
             configuration_set=CONFIGURATION_SET,
+            office_emails=self.config.office_emails.split(","),
         )
         self._load_functions()
         stream = stream_source_spec()
