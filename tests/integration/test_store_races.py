@@ -10,8 +10,8 @@ import pytest
 from botocore.exceptions import ClientError
 
 from callbacks import aws, store
-from callbacks.models import CallbackRequestIn
-from callbacks.requests import Arrival, dedupe_keys, stored_record
+from callbacks.models.form import CallbackRequestIn
+from callbacks.registration import Arrival, dedupe_keys, stored_record
 from callbacks.settings import get_settings
 
 REQUEST = CallbackRequestIn.model_validate({"name": "Jane Doe", "phone": "662-377-6290", "consent": True})
