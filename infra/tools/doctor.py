@@ -569,7 +569,7 @@ def main(argv: Sequence[str] | None = None, session: Any = None) -> int:
         return 2
     except BotoCoreError as error:
         hint = " (is `make run` running?)" if not (args.stack or args.config_env) else ""
-        print(f"doctor: cannot reach AWS: {error}{hint}", file=sys.stderr)
+        print(f"doctor: cannot ask AWS: {error}{hint}", file=sys.stderr)
         return 2
     print(render(target, results))
     return exit_code(results)
