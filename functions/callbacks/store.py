@@ -117,6 +117,9 @@ def save_new_request(request: StoredCallbackRequest, dedupe_keys: list[DedupeKey
                 raise StorageUnavailableError(error.response.get("Error", {}).get("Code", "")) from error
             reasons: list[Any] = list(error.response.get("CancellationReasons", []))
             earlier = _earlier_request_id(reasons)
+            if earlier == request.id:
+                # Our own earlier try landed (its answer was lost, and the SDK or we retried).
+                return SaveOutcome(request_id=request.id, created=True)
             if earlier:
                 return SaveOutcome(request_id=earlier, created=False)
             conflicted = any(reason.get("Code") == "TransactionConflict" for reason in reasons)
