@@ -60,7 +60,7 @@ format: install ## Format and fix what ruff can
 # The functions' packages as uv.lock pins them, with the hash of every wheel of each version
 # (arm64 and x86_64 alike), so `pip install -r` installs these files or nothing.
 .PHONY: requirements
-requirements: install ## Relock (uv lock) and regenerate functions/requirements.txt, hashed, from uv.lock
+requirements: | $(BIN)/python ## Relock (uv lock) and regenerate functions/requirements.txt, hashed, from uv.lock
 	$(UV) lock --quiet
 	$(UV) export --quiet --locked --no-dev --no-emit-project --format requirements-txt \
 	  --output-file functions/requirements.txt
