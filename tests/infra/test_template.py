@@ -1,4 +1,7 @@
-"""What template.yaml promises: the resources of the design, their safety settings, the contract."""
+"""What template.yaml promises: the resources of the design, their safety settings, the contract.
+
+cfn-lint, `sam validate --lint` and checkov check the template itself in `make lint`, not here.
+"""
 
 from __future__ import annotations
 
