@@ -80,16 +80,18 @@ def test_given_the_api_then_it_routes_the_contract_and_throttles() -> None:
     assert "DestinationArn" in api["AccessLogSetting"]
 
 
-def test_given_the_intake_function_then_it_may_only_put_items_in_the_table() -> None:
+def test_given_the_intake_function_then_it_may_only_write_the_table_and_read_its_secrets() -> None:
     statements = resource("IntakeFunction")["Properties"]["Policies"][0]["Statement"]
+    by_action = {json.dumps(statement["Action"]): statement for statement in statements}
 
-    assert statements == [
-        {
-            "Effect": "Allow",
-            "Action": "dynamodb:PutItem",
-            "Resource": {"Fn::GetAtt": ["CallbackRequestsTable", "Arn"]},
-        }
-    ]
+    # One TransactWriteItems: Puts (request, dedupe markers), Updates (the spam caps' counters).
+    assert set(by_action) == {'["dynamodb:PutItem", "dynamodb:UpdateItem"]', '"ssm:GetParameter"'}
+    assert by_action['["dynamodb:PutItem", "dynamodb:UpdateItem"]']["Resource"] == {
+        "Fn::GetAtt": ["CallbackRequestsTable", "Arn"]
+    }
+    assert all(statement["Effect"] == "Allow" for statement in statements)
+    assert "parameter${SigningSecretParameter}" in json.dumps(by_action['"ssm:GetParameter"']["Resource"])
+    assert '"*"' not in json.dumps(statements)
 
 
 def test_given_the_access_log_format_then_it_is_json_naming_the_stage_without_body_query_or_address() -> None:
