@@ -65,8 +65,11 @@ requirements: install ## Regenerate functions/requirements.txt from pyproject.to
 openapi: install ## Regenerate infra/openapi.json from the code
 	$(BIN)/python -m infra.tools.openapi > infra/openapi.json
 
+# functions/Makefile builds each function: dependencies for Lambda's platform, every module
+# compiled. It ships the native extensions of both architectures unless told one:
+# `make build LAMBDA_ARCHITECTURES=arm64`.
 .PHONY: build
-build: $(SAM_VENV)/.installed ## sam build (needs python3.13 on PATH; found automatically)
+build: $(SAM_VENV)/.installed ## sam build: the functions' package, compiled (python3.13 found automatically)
 	PATH="$(PYTHON_DIR):$$PATH" $(SAM_VENV)/bin/sam build --template template.yaml
 
 .PHONY: deploy
@@ -74,8 +77,8 @@ deploy: build ## sam deploy, with samconfig.toml (first time: make deploy ARGS=-
 	$(SAM_VENV)/bin/sam deploy $(ARGS)
 
 .PHONY: bench
-bench: install ## Cold-start import cost and request latency, measured
-	$(BIN)/python -m infra.tools.bench
+bench: install build ## What Lambda loads, measured: cold start against a boto3 floor, warm requests, package size
+	PYTHON="$(PYTHON)" $(BIN)/python -m infra.tools.bench
 
 .PHONY: clean
 clean: ## Remove environments and build output
