@@ -196,7 +196,8 @@ def swap_native_extensions(tree: Path, python: str) -> list[str]:
         modules.setdefault(file.parent / file.name.split(".", 1)[0], []).append(file)
     swapped = []
     for key, files in sorted(modules.items()):
-        if any(file.name.endswith(suffix) for file in files for suffix in suffixes):
+        # The import system looks for exactly <module><suffix>, e.g. never for another platform's.
+        if any(file.name[len(key.name) :] in suffixes for file in files):
             continue
         name, version = _distribution_of(tree, files[0])
         with tempfile.TemporaryDirectory() as scratch:
@@ -217,7 +218,7 @@ def swap_native_extensions(tree: Path, python: str) -> list[str]:
             )
             relative = key.parent.relative_to(tree)
             for native in (Path(scratch) / relative).glob(key.name + ".*"):
-                if any(native.name.endswith(suffix) for suffix in suffixes):
+                if native.name[len(key.name) :] in suffixes:
                     shutil.copy2(native, key.parent / native.name)
                     swapped.append(f"{name} {version}: {relative / native.name}")
     return swapped

@@ -70,9 +70,8 @@ def counting(self, data, path, *args, **kwargs):
     return original(self, data, path, *args, **kwargs)
 external.SourceLoader.source_to_code = counting
 __import__(module)
-from_tree = [
-    name for name, loaded in list(sys.modules.items()) if str(getattr(loaded, "__file__", "")).startswith(tree)
-]
+files = {name: str(getattr(loaded, "__file__", "")) for name, loaded in list(sys.modules.items())}
+from_tree = [name for name, file in files.items() if file.startswith(tree)]
 ours = [path for path in compiled if path.startswith(tree)]
 print(json.dumps({"from_package": from_tree, "compiled": ours}))
 """
