@@ -38,6 +38,7 @@ import tempfile
 import time
 import zipfile
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -72,6 +73,25 @@ IMPORTS = {
     "phonenumbers": "import phonenumbers",
     "boto3": "import boto3",
     "boto3 + DynamoDB client": "import boto3\nboto3.session.Session().client('dynamodb')",
+}
+# The intake's cold path in the order it is paid, each step timed after the ones before it in one
+# process: what each piece adds, shared modules counted once, where they are first needed.
+INTAKE_LADDER = {
+    "pydantic": "from pydantic import BaseModel",
+    "phonenumbers": "import phonenumbers",
+    "email-validator": "import email_validator",
+    "logger + metrics": "from aws_lambda_powertools import Logger, Metrics\nLogger()\nMetrics()",
+    "event handler core": (
+        "from aws_lambda_powertools.event_handler import APIGatewayRestResolver\nAPIGatewayRestResolver()"
+    ),
+    "+ OpenAPI validation": (
+        "from aws_lambda_powertools.event_handler.openapi.params import Body\n"
+        "APIGatewayRestResolver(enable_validation=True)"
+    ),
+    "our models": "import callbacks.models",
+    "the rest of callbacks.intake": "import callbacks.intake",
+    "boto3 (first request)": "import boto3",
+    "DynamoDB client (first request)": "boto3.session.Session().client('dynamodb')",
 }
 # Self time of each module under -X importtime, summed by what it belongs to: the first pattern
 # that matches the module's dotted name, or a leading part of it.
@@ -299,10 +319,26 @@ def make_events(count: int) -> dict[str, tuple[Path, Path]]:
     saved = dict(os.environ)
     os.environ.update(child_environment())
     try:
-        return _make_events(count)
+        with _stdout_discarded():
+            return _make_events(count)
     finally:
         os.environ.clear()
         os.environ.update(saved)
+
+
+@contextmanager
+def _stdout_discarded() -> Iterator[None]:
+    """The handlers' log lines and metrics go to stdout (file descriptor 1, whatever sys.stdout is)."""
+    sys.stdout.flush()
+    saved = os.dup(1)
+    with open(os.devnull, "w") as devnull:
+        os.dup2(devnull.fileno(), 1)
+        try:
+            yield
+        finally:
+            sys.stdout.flush()
+            os.dup2(saved, 1)
+            os.close(saved)
 
 
 def _make_events(count: int) -> dict[str, tuple[Path, Path]]:
@@ -515,6 +551,12 @@ def library_costs(child: Child, tree: Path, runtime: Path) -> dict[str, Any]:
     }
 
 
+def intake_ladder(child: Child, tree: Path, runtime: Path) -> dict[str, Any]:
+    steps = json.dumps(list(INTAKE_LADDER.values()))
+    samples = [child.run(tree, runtime, "ladder", steps)[1]["ms"] for _ in range(RUNS)]
+    return {label: summary([run[index] for run in samples]) for index, label in enumerate(INTAKE_LADDER)}
+
+
 def import_breakdown(child: Child, tree: Path, runtime: Path, module: str) -> dict[str, Any]:
     """Where one handler's import goes: -X importtime self times, summed by library."""
     patterns = [(label, re.compile(rf"(?:{pattern})(?:\..*)?")) for label, pattern in IMPORT_GROUPS]
@@ -699,6 +741,11 @@ def print_table(report: dict[str, Any]) -> Iterator[str]:
             f"{own['p50']:6.3f} / {own['p99']:6.3f} ms"
         )
     yield ""
+    yield from _table_tail(report)
+
+
+def _table_tail(report: dict[str, Any]) -> Iterator[str]:
+    fresh = report["fresh_process"]
     yield "AWS calls"
     for name, row in fresh.items():
         if name.endswith("/shipped"):
@@ -707,9 +754,13 @@ def print_table(report: dict[str, Any]) -> Iterator[str]:
             )
             yield f"  {name.split('/')[0]:<15} {sum(row['calls'].values())} {unit}: {row['calls']}"
     yield ""
-    yield "what each library costs a fresh process (shipped package, alone)        median (min-max)"
+    yield "each import alone, in a fresh process of the shipped package (in-process) median (min-max)"
     for label, row in report["libraries"].items():
         yield f"  {label:<34} {_figure(row['ms'])}  {row['modules']} modules"
+    yield ""
+    yield "the intake's cold path, step by step in one process (each after the ones above) median (min-max)"
+    for label, stats in report["intake_ladder"].items():
+        yield f"  {label:<34} {_figure(stats)}"
     yield ""
     yield "where the intake's import goes (-X importtime self time, median, ms; importtime adds its own)"
     for label, ms in report["intake_import_breakdown"].items():
@@ -787,6 +838,7 @@ def main() -> None:
     intake = next(fn for fn in fns if fn.trigger == "api")
     print("libraries ...", flush=True)
     report["libraries"] = library_costs(child, trees[intake.name]["shipped"], runtime)
+    report["intake_ladder"] = intake_ladder(child, trees[intake.name]["shipped"], runtime)
     report["intake_import_breakdown"] = import_breakdown(
         child, trees[intake.name]["shipped"], runtime, intake.handler.rsplit(".", 1)[0]
     )

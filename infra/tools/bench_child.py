@@ -8,6 +8,7 @@ imports anyway), so that it weighs the same beside each thing it measures.
 
     bench_child.py RESULT TREE RUNTIME import MODULE
     bench_child.py RESULT TREE RUNTIME exec CODE
+    bench_child.py RESULT TREE RUNTIME ladder JSON-LIST-OF-CODE
     bench_child.py RESULT TREE RUNTIME invoke HANDLER EVENTS [WARM]
     bench_child.py RESULT -    RUNTIME floor TABLE
 
@@ -142,6 +143,20 @@ def _exec(code: str) -> dict:  # type: ignore[type-arg]
     return {"ms": (time.perf_counter() - begin) * 1000, "modules": len(sys.modules)}
 
 
+def _ladder(steps_json: str) -> dict:  # type: ignore[type-arg]
+    """Statements run one after another in one namespace: what each adds to what came before."""
+    import json
+
+    steps = json.loads(steps_json)
+    namespace: dict = {}  # type: ignore[type-arg]
+    costs = []
+    for code in steps:
+        begin = time.perf_counter()
+        exec(code, namespace)  # noqa: S102 - the benchmark's own statements (bench.py LADDER)
+        costs.append((time.perf_counter() - begin) * 1000)
+    return {"ms": costs}
+
+
 def _invoke(tree: str, handler: str, events_path: str, warm: int) -> dict:  # type: ignore[type-arg]
     module, function = handler.rsplit(".", 1)
     compiled = _count_compiled(tree)
@@ -198,6 +213,8 @@ def main() -> None:
         result = _import(tree, args[0])
     elif mode == "exec":
         result = _exec(args[0])
+    elif mode == "ladder":
+        result = _ladder(args[0])
     elif mode == "invoke":
         result = _invoke(tree, args[0], args[1], int(args[2]) if len(args) > 2 else 0)
     elif mode == "floor":
