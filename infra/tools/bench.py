@@ -88,7 +88,7 @@ INTAKE_LADDER = {
         "from aws_lambda_powertools.event_handler.openapi.params import Body\n"
         "APIGatewayRestResolver(enable_validation=True)"
     ),
-    "our models": "import callbacks.models",
+    "our models": "import callbacks.models.form, callbacks.models.api, callbacks.models.record",
     "the rest of callbacks.intake": "import callbacks.intake",
     "boto3 (first request)": "import boto3",
     "DynamoDB client (first request)": "boto3.session.Session().client('dynamodb')",

@@ -200,7 +200,7 @@ def _floor(table: str) -> dict:  # type: ignore[type-arg]
     import boto3
     from botocore.config import Config
 
-    config = Config(connect_timeout=2, read_timeout=3, retries={"mode": "standard", "max_attempts": 3})
+    config = Config(connect_timeout=1, read_timeout=1, retries={"mode": "standard", "total_max_attempts": 2})
     client = boto3.session.Session().client("dynamodb", config=config)
     client.put_item(TableName=table, Item={"pk": {"S": "request#floor"}})
     return {"calls": calls}
