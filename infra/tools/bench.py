@@ -53,6 +53,17 @@ WARM_REQUESTS = int(os.environ.get("BENCH_WARM_REQUESTS", "1000"))
 TREES = ("shipped", "ideal", "source")
 # The stream's filter (template.yaml) passes only the request items to the notifier.
 REQUEST_PREFIX = "request#"
+# One visitor's request, as the form posts it (JSON); each copy gets its own message.
+VISITOR = {
+    "name": "Jane Doe",
+    "phone": "(662) 377-6290",
+    "email": "jane@example.com",
+    "best_time": "morning",
+    "interest": "fractional-co2-laser",
+    "consent": True,
+    "source_url": "https://www.accentplasticsurgery.example/fractional-co2-laser-resurfacing/",
+    "website": "",
+}
 STREAM_ARN = "arn:aws:dynamodb:us-east-1:123456789012:table/bench/stream/2026-01-01T00:00:00.000"
 
 # What stands between a fresh process and the intake's answer, one at a time, each in a fresh
@@ -292,21 +303,29 @@ def runtime_tree(python: str) -> Path:
 
 
 def child_environment(function: str = "bench") -> dict[str, str]:
-    from tests.conftest import TEST_ENV
+    """The functions' variables as template.yaml gives them (the local stack's values), as on Lambda."""
+    from infra.local.stack import StackConfig, function_environment
 
+    environment = function_environment(StackConfig())
+    # The local stack mutes metrics for its console; on Lambda they are written, and cost.
+    environment.pop("POWERTOOLS_METRICS_DISABLED", None)
     return {
         "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
         "LANG": "C.UTF-8",
         "TZ": ":UTC",
         "HOME": str(WORK),
-        "AWS_REGION": TEST_ENV["AWS_DEFAULT_REGION"],
+        "AWS_REGION": "us-east-1",
+        "AWS_DEFAULT_REGION": "us-east-1",
+        "AWS_ACCESS_KEY_ID": "bench",
+        "AWS_SECRET_ACCESS_KEY": "bench",
+        "AWS_SESSION_TOKEN": "bench",
         "AWS_EC2_METADATA_DISABLED": "true",
         "AWS_CONFIG_FILE": str(WORK / "no-aws-config"),
         "AWS_SHARED_CREDENTIALS_FILE": str(WORK / "no-aws-credentials"),
         "AWS_EXECUTION_ENV": "AWS_Lambda_python3.13",
         "AWS_LAMBDA_FUNCTION_NAME": function,
         "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": "1024",
-        **TEST_ENV,
+        **environment,
     }
 
 
@@ -342,19 +361,35 @@ def _stdout_discarded() -> Iterator[None]:
 
 
 def _make_events(count: int) -> dict[str, tuple[Path, Path]]:
+    from callbacks.intake import lambda_handler
+    from infra.local.lambda_events import IncomingRequest, lambda_context, proxy_event
     from infra.tools.bench_child import _stub_aws
-    from tests.integration.helpers import VALID, invoke, json_event
 
     seen: list[tuple[str, dict[str, Any]]] = []
     _stub_aws({}, [], seen)
-    api = [
-        json_event({**VALID, "message": f"I would like to ask about downtime ({number})."})
-        for number in range(count + 1)
-    ]
-    for event in api:
-        answer = invoke(event)
-        if answer.status != 201:
-            raise SystemExit(f"the intake answered {answer.status} while making the events: {answer.body}")
+    origin = os.environ["ALLOWED_ORIGINS"].split(",")[0]
+    api = []
+    for number in range(count + 1):
+        body = json.dumps({**VISITOR, "message": f"I would like to ask about downtime ({number})."})
+        request = IncomingRequest(
+            method="POST",
+            path="/callback-requests",
+            query="",
+            headers=[
+                ("Content-Type", "application/json"),
+                ("Accept", "application/json"),
+                ("Origin", origin),
+                ("Host", "abc123.execute-api.us-east-1.amazonaws.com"),
+            ],
+            body=body.encode(),
+            source_ip=f"203.0.113.{number % 250 + 1}",
+            server_port=443,
+        )
+        event = proxy_event(request, "/callback-requests", "v1", ("multipart/form-data",))
+        answer = lambda_handler(event, lambda_context("IntakeFunction"))
+        if answer["statusCode"] != 201:
+            raise SystemExit(f"the intake answered {answer['statusCode']} while making the events: {answer}")
+        api.append(event)
     items = [
         put["Put"]["Item"]
         for name, params in seen
@@ -786,7 +821,7 @@ def _table_tail(report: dict[str, Any]) -> Iterator[str]:
 
 
 def main() -> None:
-    # The tests' settings and sample events (tests.conftest, tests.integration.helpers) need it.
+    # The intake runs here once to make the stream records from what it writes.
     sys.path.insert(0, str(ROOT / "functions"))
     python = functions_python()
     WORK.mkdir(parents=True, exist_ok=True)
