@@ -683,6 +683,8 @@ def local_stack(posts: int = 15) -> dict[str, Any]:
                 urllib.request.urlopen(f"{api}/", timeout=1).close()
                 break
             except OSError:
+                if process.poll() is not None:
+                    raise OSError(f"python -m infra.local exited with {process.returncode}") from None
                 if time.monotonic() > deadline:
                     raise
                 time.sleep(0.02)
@@ -809,7 +811,10 @@ def _table_tail(report: dict[str, Any]) -> Iterator[str]:
         )
         for part, size in sizes["largest_parts"].items():
             yield f"  {part:<34} {_mb(size['unzipped_bytes'])} unzipped {_mb(size['zipped_bytes'])} zipped"
-    if "local_stack" in report:
+    if "error" in report.get("local_stack", {}):
+        yield ""
+        yield f"local stack: did not run: {report['local_stack']['error']}"
+    elif "local_stack" in report:
         stack = report["local_stack"]
         yield ""
         yield (
@@ -878,10 +883,14 @@ def main() -> None:
         child, trees[intake.name]["shipped"], runtime, intake.handler.rsplit(".", 1)[0]
     )
     report["package"] = package
+    REPORT.write_text(json.dumps(report, indent=2) + "\n")
     if os.environ.get("BENCH_LOCAL_STACK", "1") != "0":
         print("local stack ...", flush=True)
-        report["local_stack"] = local_stack()
-    REPORT.write_text(json.dumps(report, indent=2) + "\n")
+        try:
+            report["local_stack"] = local_stack()
+        except (OSError, TimeoutError, subprocess.SubprocessError) as error:
+            report["local_stack"] = {"error": str(error)}
+        REPORT.write_text(json.dumps(report, indent=2) + "\n")
     print()
     for line in print_table(report):
         print(line)
