@@ -187,16 +187,13 @@ def functions_python() -> str:
 
 
 def _link_tree(source: Path, target: Path, *, bytecode: bool) -> None:
-    """A copy of ``source`` made of hard links (the files are only read), with or without bytecode."""
+    """A copy of ``source`` (times kept), with or without bytecode.
+
+    Copies, not hard links: a `make build` while the bench runs rewrites the build's files in
+    place, and new times on shared files would make the ideal tree's timestamped bytecode stale.
+    """
     ignore = None if bytecode else shutil.ignore_patterns("__pycache__")
-
-    def link(src: str, dst: str) -> None:
-        try:
-            os.link(src, dst)
-        except OSError:
-            shutil.copy2(src, dst)
-
-    shutil.copytree(source, target, ignore=ignore, copy_function=link, symlinks=True)
+    shutil.copytree(source, target, ignore=ignore, copy_function=shutil.copy2, symlinks=True)
 
 
 def _extension_suffixes(python: str) -> list[str]:
