@@ -80,18 +80,21 @@ def test_given_the_api_then_it_routes_the_contract_and_throttles() -> None:
     assert "DestinationArn" in api["AccessLogSetting"]
 
 
-def test_given_the_intake_function_then_it_may_only_write_the_table_and_read_its_secrets() -> None:
+def test_given_the_intake_function_then_it_may_only_write_its_table_and_read_its_secrets() -> None:
     statements = resource("IntakeFunction")["Properties"]["Policies"][0]["Statement"]
-    by_action = {json.dumps(statement["Action"]): statement for statement in statements}
 
-    # One TransactWriteItems: Puts (request, dedupe markers), Updates (the spam caps' counters).
-    assert set(by_action) == {'["dynamodb:PutItem", "dynamodb:UpdateItem"]', '"ssm:GetParameter"'}
-    assert by_action['["dynamodb:PutItem", "dynamodb:UpdateItem"]']["Resource"] == {
-        "Fn::GetAtt": ["CallbackRequestsTable", "Arn"]
+    table, secrets = statements
+    # Puts (the request, its markers) and Updates (the spam caps) in one TransactWriteItems.
+    assert table == {
+        "Effect": "Allow",
+        "Action": ["dynamodb:PutItem", "dynamodb:UpdateItem"],
+        "Resource": {"Fn::GetAtt": ["CallbackRequestsTable", "Arn"]},
     }
-    assert all(statement["Effect"] == "Allow" for statement in statements)
-    assert "parameter${SigningSecretParameter}" in json.dumps(by_action['"ssm:GetParameter"']["Resource"])
-    assert '"*"' not in json.dumps(statements)
+    assert secrets["Action"] == "ssm:GetParameter"
+    signing, turnstile = secrets["Resource"]
+    assert "${SigningSecretParameter}" in signing["Fn::Sub"]
+    assert turnstile["Fn::If"][0] == "HasTurnstile"
+    assert not any("Delete" in str(statement) or "*" in str(statement["Action"]) for statement in statements)
 
 
 def test_given_the_access_log_format_then_it_is_json_naming_the_stage_without_body_query_or_address() -> None:
