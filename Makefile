@@ -61,6 +61,10 @@ requirements: install ## Regenerate functions/requirements.txt from pyproject.to
 	$(UV) pip compile --quiet --python-version 3.13 --python-platform aarch64-manylinux_2_28 \
 	  --custom-compile-command 'make requirements' --output-file functions/requirements.txt pyproject.toml
 
+.PHONY: holidays
+holidays: install ## Regenerate functions/callbacks/us_holidays.json from the pinned holidays library
+	$(BIN)/python -m infra.tools.holidays_table
+
 .PHONY: openapi
 openapi: install ## Regenerate infra/openapi.json from the code
 	$(BIN)/python -m infra.tools.openapi > infra/openapi.json

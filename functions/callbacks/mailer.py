@@ -21,14 +21,13 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import phonenumbers
 from botocore.exceptions import BotoCoreError, ClientError
 
-from callbacks import aws
+from callbacks import aws, deadline
 from callbacks.models.choices import BestTime, Interest
-from callbacks.models.record import StoredCallbackRequest, parse_timestamp
+from callbacks.models.record import StoredCallbackRequest, parse_timestamp, reference
 from callbacks.office import OFFICE_TIME_ZONE
 from callbacks.settings import Settings
 
 CHARSET = "UTF-8"
-REFERENCE_LENGTH = 8
 _TEMPLATE = Path(__file__).resolve().parent / "templates" / "staff_alert.html"
 # How the email (and the form's snippet, which a test holds to these) names each choice.
 BEST_TIME_LABELS = {
@@ -73,15 +72,23 @@ class StaffAlert:
     reply_to: str | None
 
 
-def reference(request_id: str) -> str:
-    """A short reference a person can say on the phone: the id's first characters."""
-    return "".join(char for char in request_id if char.isascii() and char.isalnum())[
-        :REFERENCE_LENGTH
-    ].upper()
+def short_deadline(call_by: str) -> str:
+    """Tue Nov 24, noon: the deadline as the subject line shows it."""
+    moment = deadline.parse(call_by)
+    return f"{_DAYS[moment.weekday()]} {_MONTHS[moment.month - 1]} {moment.day}, {deadline.clock(moment)}"
+
+
+def long_deadline(call_by: str) -> str:
+    """Tuesday, November 24 at noon."""
+    moment = deadline.parse(call_by)
+    return f"{deadline.long_date(moment)} at {deadline.clock(moment)}"
 
 
 def subject_line(request: StoredCallbackRequest) -> str:
-    return f"Call-back request {reference(request.id)} - {_WINDOWS[request.best_time]}"
+    window = _WINDOWS[request.best_time]
+    if request.call_by:
+        window = f"{window}, by {short_deadline(request.call_by)}"
+    return f"Call-back request {reference(request.id)} - {window}"
 
 
 def readable_phone(e164: str) -> str:
@@ -159,8 +166,24 @@ def _html_row(label: str, value_html: str, *, isolate: bool = False) -> str:
     )
 
 
-def render_staff_alert(request: StoredCallbackRequest, settings: Settings) -> StaffAlert:
-    """The email about ``request``; ``settings.email_include_details`` decides on message and interest."""
+def _mark_called_button(url: str) -> str:
+    return (
+        '<div style="padding:4px 18px 18px 18px;">'
+        f'<a href="{html.escape(url, quote=True)}" style="display:block;border:2px solid #1f4e5f;'
+        "color:#1f4e5f;text-decoration:none;text-align:center;font-size:18px;font-weight:700;"
+        'padding:12px;border-radius:8px;">Mark as called</a>'
+        '<div style="font-size:13px;color:#5b6670;margin-top:6px;text-align:center;">'
+        "After the call: opens a page with one button.</div></div>"
+    )
+
+
+def render_staff_alert(
+    request: StoredCallbackRequest, settings: Settings, mark_called_url: str | None = None
+) -> StaffAlert:
+    """The email about ``request``; ``settings.email_include_details`` decides on message and interest.
+
+    ``mark_called_url`` is the signed link that marks it called (none when the secret was unreadable).
+    """
     phone = readable_phone(request.phone)
     received = office_time(parse_timestamp(request.created_at))
     best_time = BEST_TIME_LABELS[request.best_time]
@@ -178,6 +201,8 @@ def render_staff_alert(request: StoredCallbackRequest, settings: Settings) -> St
         f"Call: {tel_href(request.phone)}",
         f"Best time: {best_time}",
     ]
+    if request.call_by:
+        text_lines.append(f"Call by: {long_deadline(request.call_by)}")
     if interest:
         text_lines.append(f"Interested in: {interest}")
     if message:
@@ -187,9 +212,13 @@ def render_staff_alert(request: StoredCallbackRequest, settings: Settings) -> St
     if request.email and not reply_to:
         text_lines.append(f"Email: {request.email}")
     text_lines += [f"Received: {received}", f"Request id: {request.id}", ""]
+    if mark_called_url:
+        text_lines += ["After the call, mark it as called:", mark_called_url, ""]
 
     esc = html.escape
     rows = [_html_row("Best time to call", esc(best_time))]
+    if request.call_by:
+        rows.insert(0, _html_row("Call by", f"<strong>{esc(long_deadline(request.call_by))}</strong>"))
     if interest:
         rows.append(_html_row("Interested in", esc(interest)))
     if message:
@@ -220,6 +249,7 @@ def render_staff_alert(request: StoredCallbackRequest, settings: Settings) -> St
         tel_href=esc(tel_href(request.phone), quote=True),
         phone=esc(phone),
         rows="\n".join(rows),
+        mark_called=_mark_called_button(mark_called_url) if mark_called_url else "",
         request_id=esc(request.id),
         reply_note=esc(reply_note),
     )

@@ -5,3 +5,5 @@ from __future__ import annotations
 OFFICE_PHONE = "662-377-6290"
 OFFICE_PHONE_E164 = "+16623776290"
 OFFICE_TIME_ZONE = "America/Chicago"  # Tupelo, Mississippi
+# How the settings name office days (OFFICE_DAYS=mon,tue,wed,thu,fri), in date.weekday() order.
+WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")

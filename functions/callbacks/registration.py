@@ -11,7 +11,7 @@ import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from callbacks import store
+from callbacks import deadline, store
 from callbacks.models.form import CallbackRequestIn
 from callbacks.models.record import ConsentRecord, StoredCallbackRequest, utc_timestamp
 from callbacks.settings import Settings
@@ -42,6 +42,8 @@ class Registration:
 
     request_id: str
     created: bool
+    # When the office will have called (ISO 8601 with offset): for a repeat, the first request's.
+    call_by: str
     caught_by: str | None = None
 
 
@@ -68,6 +70,12 @@ def dedupe_keys(request: CallbackRequestIn, idempotency_key: str | None) -> list
     return keys
 
 
+def deadline_of(request: CallbackRequestIn, arrival: Arrival, settings: Settings) -> str:
+    """The request's ``call_by``, ISO 8601 with the office's offset."""
+    calendar = deadline.office_calendar(settings)
+    return deadline.iso(deadline.call_by(arrival.received_at, request.best_time, calendar))
+
+
 def stored_record(
     request: CallbackRequestIn, request_id: str, arrival: Arrival, settings: Settings
 ) -> StoredCallbackRequest:
@@ -81,6 +89,7 @@ def stored_record(
         ),
         expires_at=int(arrival.received_at.astimezone(UTC).timestamp()) + settings.retention_days * 86400,
         correlation_id=arrival.correlation_id,
+        call_by=deadline_of(request, arrival, settings),
     )
 
 
@@ -90,9 +99,16 @@ def register_callback_request(
     """Store a new request, or find the one it repeats; one DynamoDB call either way."""
     if request.is_spam:
         # Caught by the honeypot: a bot gets a receipt like anyone else's, and nothing is stored.
-        return Registration(request_id=new_request_id(), created=True, caught_by="honeypot")
+        return Registration(
+            request_id=new_request_id(),
+            created=True,
+            call_by=deadline_of(request, arrival, settings),
+            caught_by="honeypot",
+        )
     record = stored_record(request, new_request_id(), arrival, settings)
+    call_by = record.call_by or ""
     saved = store.save_new_request(
         record, dedupe_keys(request, idempotency_key), now=int(arrival.received_at.timestamp())
     )
-    return Registration(request_id=saved.request_id, created=saved.created)
+    # A marker written before deadlines existed carries none: this request's is minutes from it.
+    return Registration(request_id=saved.request_id, created=saved.created, call_by=saved.call_by or call_by)

@@ -3,7 +3,12 @@
 One table, one string key ``pk``:
 
 - ``request#<id>``: a call-back request (the stored record of the contract);
-- ``idempotency#<sha256>`` and ``fingerprint#<sha256>``: dedupe markers that point at a request.
+- ``idempotency#<sha256>`` and ``fingerprint#<sha256>``: dedupe markers that point at a request
+  (and carry its ``call_by``, so a duplicate answers the first request's deadline from the marker).
+
+The sparse index ``OpenRequests`` holds the requests nobody has marked called yet: a new request
+carries ``follow_up = "open"`` and ``open_call_by`` (its deadline in UTC, so it sorts), and marking
+it called removes both. The digest queries it for deadlines before now; it never scans.
 
 A new request is stored with one ``TransactWriteItems`` call: the request and its markers, each
 marker conditional on not pointing at a request made within its window. When a condition fails,
@@ -15,18 +20,23 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
+from datetime import datetime
 from typing import TYPE_CHECKING, Any, Literal
 
 from botocore.exceptions import BotoCoreError, ClientError
 
 from callbacks import aws
-from callbacks.models.record import StoredCallbackRequest
+from callbacks.models.record import StoredCallbackRequest, utc_timestamp
 from callbacks.settings import get_settings
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb.type_defs import TransactWriteItemTypeDef
 
 REQUEST_PREFIX = "request#"
+OPEN_REQUESTS_INDEX = "OpenRequests"
+OPEN = "open"
+# Attributes of the table's shape, not of the record: never read back into the model.
+_INDEX_ATTRIBUTES = frozenset({"pk", "follow_up", "open_call_by"})
 _CONFLICT_ATTEMPTS = 3
 
 
@@ -47,17 +57,39 @@ class DedupeKey:
 class SaveOutcome:
     request_id: str
     created: bool
+    # The stored request's deadline; for a duplicate, the first request's (None: a marker older
+    # than deadlines).
+    call_by: str | None = None
+
+
+@dataclass(frozen=True)
+class OpenRequest:
+    """What the open-requests index holds of a request: enough for the digest, nothing personal."""
+
+    id: str
+    created_at: str
+    best_time: str
+    call_by: str
+
+
+def utc_sort_key(iso_with_offset: str) -> str:
+    """A deadline as the index sorts it: UTC, ``Z``-suffixed (offsets would not sort across DST)."""
+    return utc_timestamp(datetime.fromisoformat(iso_with_offset))
 
 
 def request_item(request: StoredCallbackRequest) -> dict[str, Any]:
     """The DynamoDB item of a request, in the low-level client's attribute-value form."""
-    values = request.model_dump(mode="json", exclude_none=True)
+    values: dict[str, Any] = request.model_dump(mode="json", exclude_none=True)
+    if request.status == "new" and request.call_by:
+        values |= {"follow_up": OPEN, "open_call_by": utc_sort_key(request.call_by)}
     return aws.dynamodb_item({"pk": REQUEST_PREFIX + request.id, **values})
 
 
 def request_from_image(image: dict[str, Any]) -> StoredCallbackRequest:
     """A stored request from a deserialized item (a stream record's ``NewImage``)."""
-    return StoredCallbackRequest.model_validate({k: v for k, v in image.items() if k != "pk"})
+    return StoredCallbackRequest.model_validate(
+        {k: v for k, v in image.items() if k not in _INDEX_ATTRIBUTES}
+    )
 
 
 def save_new_request(request: StoredCallbackRequest, dedupe_keys: list[DedupeKey], now: int) -> SaveOutcome:
@@ -81,6 +113,7 @@ def save_new_request(request: StoredCallbackRequest, dedupe_keys: list[DedupeKey
                         {
                             "pk": f"{key.kind}#{key.digest}",
                             "request_id": request.id,
+                            "call_by": request.call_by,
                             "created_epoch": now,
                             "expires_at": now + key.window_seconds,
                         }
@@ -94,14 +127,18 @@ def save_new_request(request: StoredCallbackRequest, dedupe_keys: list[DedupeKey
     for attempt in range(1, _CONFLICT_ATTEMPTS + 1):
         try:
             aws.dynamodb().transact_write_items(TransactItems=items)
-            return SaveOutcome(request_id=request.id, created=True)
+            return SaveOutcome(request_id=request.id, created=True, call_by=request.call_by)
         except ClientError as error:
             if error.response.get("Error", {}).get("Code") != "TransactionCanceledException":
                 raise StorageUnavailableError(error.response.get("Error", {}).get("Code", "")) from error
             reasons: list[Any] = list(error.response.get("CancellationReasons", []))
-            earlier = _earlier_request_id(reasons)
+            earlier = _earlier_marker(reasons)
             if earlier:
-                return SaveOutcome(request_id=earlier, created=False)
+                return SaveOutcome(
+                    request_id=str(earlier["request_id"]["S"]),
+                    created=False,
+                    call_by=earlier.get("call_by", {}).get("S"),
+                )
             conflicted = any(reason.get("Code") == "TransactionConflict" for reason in reasons)
             if not conflicted or attempt == _CONFLICT_ATTEMPTS:
                 raise StorageUnavailableError("transaction cancelled") from error
@@ -112,13 +149,13 @@ def save_new_request(request: StoredCallbackRequest, dedupe_keys: list[DedupeKey
     raise StorageUnavailableError("unreachable")  # pragma: no cover
 
 
-def _earlier_request_id(reasons: list[Any]) -> str | None:
+def _earlier_marker(reasons: list[Any]) -> dict[str, Any] | None:
     # Markers follow the request in the transaction, the idempotency key's first.
     for reason in reasons[1:]:
         if reason.get("Code") == "ConditionalCheckFailed":
-            request_id = reason.get("Item", {}).get("request_id", {}).get("S")
-            if request_id:
-                return str(request_id)
+            marker: dict[str, Any] = reason.get("Item", {})
+            if marker.get("request_id", {}).get("S"):
+                return marker
     return None
 
 

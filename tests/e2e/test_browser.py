@@ -269,6 +269,7 @@ def test_javascript_submission_is_confirmed_in_the_live_region_and_emailed_once(
     expect(status).to_contain_text(CONFIRMATION)
     expect(status).to_contain_text("Our office in Tupelo will call you back")
     expect(status).to_contain_text("in the morning")
+    expect(status).to_contain_text("We will call you by ")  # the API's call_by_text
     expect(status).to_be_focused()
     expect(page.get_by_label("Your name")).to_have_count(0)
     assert posts == [f"{local_stack.api_base}/callback-requests"]

@@ -266,8 +266,9 @@ def test_given_the_honeypot_is_filled_then_the_answer_looks_like_success_and_not
     assert bot.status == real.status
     assert bot.headers.get("location") == real.headers.get("location")
     if accept == "application/json":
-        assert set(bot.json()) == {"id", "status"}
+        assert set(bot.json()) == set(real.json())
         assert bot.json()["id"] != real.json()["id"]
+        assert bot.json()["call_by_text"].startswith("We will call you by ")
     assert counter.calls == []
     assert len(stored(dynamodb, moto_aws.table_name)) == 1
 

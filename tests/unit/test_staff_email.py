@@ -269,3 +269,45 @@ def test_given_any_request_when_rendered_then_html_is_one_phone_friendly_column(
     assert "<table" not in page
     assert "<style" not in page
     assert re.search(r'<a href="tel:[^"]+" style="display:block;[^"]*padding:16px', page)
+
+
+# --- the call-back deadline and the mark-as-called link -----------------------------------------
+
+MARK_URL = (
+    "https://api.example/v1/callback-requests/3f2a9c1e-7b4d-4e8a-9c0f-1a2b3c4d5e6f/contacted?token=1.a_b"
+)
+
+
+def with_deadline(call_by: str = "2026-11-24T12:00:00-06:00", **fields: Any) -> StoredCallbackRequest:
+    return stored(**fields).model_copy(update={"call_by": call_by})
+
+
+def test_given_a_deadline_then_the_subject_window_says_by_when_and_nothing_personal() -> None:
+    alert = render_staff_alert(with_deadline(), Settings())
+
+    assert alert.subject == "Call-back request 3F2A9C1E - call in the morning, by Tue Nov 24, noon"
+    assert "Jane" not in alert.subject
+
+
+def test_given_a_deadline_then_both_parts_of_the_body_show_it() -> None:
+    alert = render_staff_alert(with_deadline("2026-11-27T17:00:00-06:00", best_time="anytime"), Settings())
+
+    assert "Call by: Friday, November 27 at 5 pm" in alert.text
+    assert "Call by" in alert.html
+    assert "<strong>Friday, November 27 at 5 pm</strong>" in alert.html
+
+
+def test_given_a_mark_called_link_then_both_parts_carry_it_escaped_in_html() -> None:
+    alert = render_staff_alert(with_deadline(), Settings(), mark_called_url=MARK_URL)
+
+    assert MARK_URL in alert.text.splitlines()
+    assert f'href="{html.escape(MARK_URL, quote=True)}"' in alert.html
+    assert ">Mark as called</a>" in alert.html
+    assert "token" not in alert.subject
+
+
+def test_given_no_link_then_no_button_and_the_alert_still_renders() -> None:
+    alert = render_staff_alert(with_deadline(), Settings(), mark_called_url=None)
+
+    assert "Mark as called" not in alert.html
+    assert "mark it as called" not in alert.text
