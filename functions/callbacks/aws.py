@@ -20,7 +20,14 @@ if TYPE_CHECKING:
 _CONFIG: dict[str, dict[str, Any]] = {
     "dynamodb": {"connect_timeout": 2, "read_timeout": 3, "retries": {"mode": "standard", "max_attempts": 3}},
     "sesv2": {"connect_timeout": 3, "read_timeout": 10, "retries": {"mode": "standard", "max_attempts": 1}},
+    "ssm": {"connect_timeout": 2, "read_timeout": 3, "retries": {"mode": "standard", "max_attempts": 3}},
 }
+# A secret read from Parameter Store is reused this long (seconds) before it is read again.
+SECRET_MAX_AGE = 300
+
+
+class SecretUnavailableError(Exception):
+    """Parameter Store could not give the secret (unreachable, missing, not allowed)."""
 
 
 @cache
@@ -42,6 +49,29 @@ def sesv2() -> SESV2Client:
 
 
 @cache
+def _parameters() -> Any:
+    # Imported here: Powertools' parameters utility loads boto3, which the form's path never needs.
+    from aws_lambda_powertools.utilities.parameters import SSMProvider
+
+    return SSMProvider(boto3_client=_client("ssm"))
+
+
+def secure_parameter(name: str) -> str:
+    """A SecureString from SSM Parameter Store, decrypted, cached for ``SECRET_MAX_AGE`` seconds."""
+    from aws_lambda_powertools.utilities.parameters.exceptions import GetParameterError
+
+    try:
+        value = _parameters().get(name, max_age=SECRET_MAX_AGE, decrypt=True)
+    except GetParameterError as error:
+        # Only the type: the SDK's text names the parameter and the caller's ARN.
+        cause = type(error.__cause__ or error).__name__
+        raise SecretUnavailableError(cause) from None
+    if not isinstance(value, str) or not value:
+        raise SecretUnavailableError("empty")
+    return value
+
+
+@cache
 def _serializer() -> Any:
     from boto3.dynamodb.types import TypeSerializer
 
@@ -53,6 +83,19 @@ def dynamodb_item(values: dict[str, Any]) -> dict[str, Any]:
     return {key: _serializer().serialize(value) for key, value in values.items() if value is not None}
 
 
+@cache
+def _deserializer() -> Any:
+    from boto3.dynamodb.types import TypeDeserializer
+
+    return TypeDeserializer()
+
+
+def plain_item(item: Any) -> dict[str, Any]:
+    """A low-level DynamoDB item as Python values (numbers come back as ``Decimal``)."""
+    return {key: _deserializer().deserialize(value) for key, value in item.items()}
+
+
 def reset_clients() -> None:
-    """Forget the clients (tests that switch endpoints or credentials call this)."""
+    """Forget the clients and cached secrets (tests that switch endpoints or credentials call this)."""
     _client.cache_clear()
+    _parameters.cache_clear()

@@ -5,6 +5,7 @@ parses the body (a foreign origin, an oversized body).
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from aws_lambda_powertools.event_handler import CORSConfig, Response
@@ -25,6 +26,9 @@ from callbacks.web import error_page, prefers_html
 MAX_BODY_BYTES = 8 * 1024
 RETRY_AFTER_SECONDS = 30
 JSON = "application/json"
+# API Gateway resources whose requests carry no website Origin rule (the mark-as-called links).
+ANY_ORIGIN_RESOURCES = frozenset({"/callback-requests/{id}/contacted"})
+_STAFF_LINK_PATH = re.compile(r"^/callback-requests/[^/]+/contacted/?$")
 
 # Exception handlers only; intake.py includes this router beside its routes.
 router = Router()
@@ -133,14 +137,24 @@ def _proxy_refusal(status: int, code: str, message: str, headers: dict[str, str]
     return {"statusCode": status, "headers": {"Content-Type": JSON, **headers}, "body": body}
 
 
+def _origin_is_checked(event: dict[str, Any]) -> bool:
+    # The allowed origins are the website's, for its form. A mark-as-called page posts its button
+    # with the API's own origin, and its signed token is what authorises it.
+    resource = event.get("resource") or ""
+    if resource:
+        return resource not in ANY_ORIGIN_RESOURCES
+    return not _STAFF_LINK_PATH.match(str(event.get("path") or ""))
+
+
 def refusal_before_parsing(event: dict[str, Any], cors: CORSConfig) -> dict[str, Any] | None:
-    """Refusals that come before parsing: a foreign browser origin, an oversized body.
+    """Refusals that come before parsing: a foreign browser origin (the form's routes), an
+    oversized body.
 
     Powertools validates the body before any middleware runs, so these checks sit in front of it.
     """
     headers = {key.lower(): value for key, value in (event.get("headers") or {}).items()}
     origin = headers.get("origin")
-    if origin is not None and origin not in get_settings().allowed_origins:
+    if origin is not None and origin not in get_settings().allowed_origins and _origin_is_checked(event):
         return _proxy_refusal(403, "origin_not_allowed", "This website may not send call-back requests.", {})
     if event.get("httpMethod") == "POST" and _body_size(event) > MAX_BODY_BYTES:
         # An allowed page's script must be able to read this answer: it carries the CORS headers.

@@ -1,4 +1,5 @@
-"""API entry point: ``POST /callback-requests`` (and its CORS preflight), ``GET /callback-form.js``.
+"""API entry point: ``POST /callback-requests`` (and its CORS preflight), ``GET /callback-form.js``,
+and the mark-as-called routes of the staff email's links (contacted.py).
 
 Powertools' REST resolver parses the three content types and validates the body against
 ``CallbackRequestIn``; the route negotiates the answer (JSON for scripts, 303 for a browser's own
@@ -20,7 +21,7 @@ from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.data_classes import APIGatewayProxyEvent
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from callbacks import deadline, http_errors
+from callbacks import contacted, deadline, http_errors
 from callbacks.http_errors import JSON, MAX_BODY_BYTES, wants_page
 from callbacks.models.api import CallbackRequestReceipt, ErrorBody
 from callbacks.models.form import IDEMPOTENCY_KEY_REGEX, CallbackRequestIn
@@ -127,6 +128,7 @@ def resolver() -> APIGatewayRestResolver:
     """The API, built on first use: CORS comes from the settings, which are read then."""
     app = APIGatewayRestResolver(enable_validation=True, cors=cors())
     app.include_router(router)
+    app.include_router(contacted.router)
     app.include_router(http_errors.router)
     return app
 

@@ -10,13 +10,12 @@ from __future__ import annotations
 import html
 import re
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime, timedelta
 from functools import cache
 from pathlib import Path
 from string import Template
 from typing import Any
 from urllib.parse import urlsplit
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import phonenumbers
 from botocore.exceptions import BotoCoreError, ClientError
@@ -24,7 +23,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 from callbacks import aws, deadline
 from callbacks.models.choices import BestTime, Interest
 from callbacks.models.record import StoredCallbackRequest, parse_timestamp, reference
-from callbacks.office import OFFICE_TIME_ZONE
+from callbacks.office import office_time
 from callbacks.settings import Settings
 
 CHARSET = "UTF-8"
@@ -107,20 +106,6 @@ def readable_phone(e164: str) -> str:
 
 def tel_href(e164: str) -> str:
     return "tel:" + "".join(char for char in e164 if char == "+" or char.isdigit())
-
-
-def office_time(moment: datetime) -> str:
-    """Mon, Nov 23, 2026 at 1:23 PM CST: in Tupelo's time zone, whatever the server's locale."""
-    try:
-        local = moment.astimezone(ZoneInfo(OFFICE_TIME_ZONE))
-    except ZoneInfoNotFoundError:  # no time zone database: an alert in UTC beats no alert
-        local = moment.astimezone(UTC)
-    hour = local.hour % 12 or 12
-    half = "AM" if local.hour < 12 else "PM"
-    return (
-        f"{_DAYS[local.weekday()]}, {_MONTHS[local.month - 1]} {local.day}, {local.year} "
-        f"at {hour}:{local.minute:02d} {half} {local.tzname()}"
-    )
 
 
 def reply_to_address(email: str | None) -> str | None:
@@ -262,23 +247,114 @@ def render_staff_alert(
     )
 
 
+@dataclass(frozen=True)
+class OverdueRequest:
+    """One line of the digest: a reference, the best time, how late. Nothing personal."""
+
+    id: str
+    created_at: str
+    best_time: str
+    call_by: str
+    late_by: timedelta
+
+
+@dataclass(frozen=True)
+class OfficeEmail:
+    """An email to the office that is about no single visitor (no Reply-To)."""
+
+    subject: str
+    text: str
+    html: str
+
+
+def how_late(late_by: timedelta) -> str:
+    """45 minutes, 3 hours, 2 days 4 hours late: the digest's words, rounded down."""
+    minutes = max(0, int(late_by.total_seconds() // 60))
+    days, minutes = divmod(minutes, 24 * 60)
+    hours, minutes = divmod(minutes, 60)
+
+    def unit(count: int, word: str) -> str:
+        return f"{count} {word}{'' if count == 1 else 's'}"
+
+    if days:
+        return unit(days, "day") + (f" {unit(hours, 'hour')}" if hours else "") + " late"
+    if hours:
+        return unit(hours, "hour") + " late"
+    return unit(minutes, "minute") + " late"
+
+
+@cache
+def _digest_template() -> Template:
+    return Template((_TEMPLATE.parent / "overdue_digest.html").read_text(encoding="utf-8"))
+
+
+def render_overdue_digest(late: list[OverdueRequest], links: dict[str, str], now: datetime) -> OfficeEmail:
+    """The digest of requests still open past their deadline, oldest first, each with its link."""
+    count = len(late)
+    noun = "request" if count == 1 else "requests"
+    subject = f"{count} call-back {noun} overdue - {office_time(now)}"
+    text_lines = [f"{count} call-back {noun} still open past the deadline, oldest first.", ""]
+    esc = html.escape
+    items = []
+    for item in late:
+        ref = reference(item.id)
+        best = BEST_TIME_LABELS.get(BestTime(item.best_time), item.best_time)
+        due = long_deadline(item.call_by)
+        late_text = how_late(item.late_by)
+        text_lines += [
+            f"{ref} - {late_text}",
+            f"  Best time: {best}",
+            f"  Call by was: {due}",
+            f"  Received: {office_time(parse_timestamp(item.created_at))}",
+            f"  Mark as called: {links[item.id]}",
+            "",
+        ]
+        items.append(
+            '<li style="border-top:1px solid #e6e9ec;padding:12px 0;list-style:none;">'
+            f'<div style="font-size:19px;font-weight:700;"><span style="font-family:Menlo,Consolas,'
+            f'monospace;">{esc(ref)}</span> <span style="color:#a3321b;">{esc(late_text)}</span></div>'
+            f'<div style="color:#47525c;font-size:15px;">Best time: {esc(best)}<br>Call by was: {esc(due)}'
+            f"<br>Received: {esc(office_time(parse_timestamp(item.created_at)))}</div>"
+            f'<a href="{esc(links[item.id], quote=True)}" style="display:inline-block;margin-top:8px;'
+            "color:#1f4e5f;font-weight:700;border:2px solid #1f4e5f;border-radius:8px;padding:8px 14px;"
+            f'text-decoration:none;">Mark {esc(ref)} as called</a></li>'
+        )
+    text_lines += ["Each request's own email has the name and number: search your inbox for its reference."]
+    page_html = _digest_template().substitute(
+        title=esc(subject),
+        heading=esc(f"{count} call-back {noun} overdue"),
+        when=esc(office_time(now)),
+        items="\n".join(items),
+    )
+    return OfficeEmail(subject=subject, text="\n".join(text_lines), html=page_html)
+
+
+def send_office_email(message: OfficeEmail, settings: Settings) -> str:
+    """Send ``message`` to every office address; the SES message id, or ``StaffAlertNotSentError``."""
+    return _send(message.subject, message.text, message.html, None, settings)
+
+
 def send_staff_alert(alert: StaffAlert, settings: Settings) -> str:
     """Send ``alert`` to every office address; the SES message id, or ``StaffAlertNotSentError``."""
+    return _send(alert.subject, alert.text, alert.html, alert.reply_to, settings)
+
+
+def _send(subject: str, text: str, html_body: str, reply_to: str | None, settings: Settings) -> str:
     request: dict[str, Any] = {
         "FromEmailAddress": settings.sender_email,
         "Destination": {"ToAddresses": list(settings.office_emails)},
         "Content": {
             "Simple": {
-                "Subject": {"Data": alert.subject, "Charset": CHARSET},
+                "Subject": {"Data": subject, "Charset": CHARSET},
                 "Body": {
-                    "Text": {"Data": alert.text, "Charset": CHARSET},
-                    "Html": {"Data": alert.html, "Charset": CHARSET},
+                    "Text": {"Data": text, "Charset": CHARSET},
+                    "Html": {"Data": html_body, "Charset": CHARSET},
                 },
             }
         },
     }
-    if alert.reply_to:
-        request["ReplyToAddresses"] = [alert.reply_to]
+    if reply_to:
+        request["ReplyToAddresses"] = [reply_to]
     if settings.ses_configuration_set:
         request["ConfigurationSetName"] = settings.ses_configuration_set
     try:

@@ -190,3 +190,89 @@ def is_notified(request_id: str) -> bool:
     except (ClientError, BotoCoreError) as error:
         raise StorageUnavailableError(type(error).__name__) from error
     return "notified_at" in answer.get("Item", {})
+
+
+def get_request(request_id: str) -> StoredCallbackRequest | None:
+    """One stored request (strongly consistent), or None when there is none by that id."""
+    try:
+        answer = aws.dynamodb().get_item(
+            TableName=get_settings().table_name,
+            Key={"pk": {"S": REQUEST_PREFIX + request_id}},
+            ConsistentRead=True,
+        )
+    except (ClientError, BotoCoreError) as error:
+        raise StorageUnavailableError(type(error).__name__) from error
+    item = answer.get("Item")
+    return request_from_image(aws.plain_item(item)) if item else None
+
+
+@dataclass(frozen=True)
+class ContactOutcome:
+    """What marking a request called did: ``marked`` now, or found it already marked (or gone)."""
+
+    marked: bool
+    request: StoredCallbackRequest | None
+
+
+def mark_contacted(request_id: str, contacted_at: str) -> ContactOutcome:
+    """Set ``status = contacted`` and ``contacted_at`` unless already so; one conditional UpdateItem.
+
+    Marking takes the request out of the open-requests index. When the condition fails (a second
+    click, a colleague first), DynamoDB hands back the item as it is, with its ``contacted_at``.
+    """
+    try:
+        answer = aws.dynamodb().update_item(
+            TableName=get_settings().table_name,
+            Key={"pk": {"S": REQUEST_PREFIX + request_id}},
+            UpdateExpression="SET #status = :contacted, contacted_at = :at REMOVE follow_up, open_call_by",
+            ConditionExpression="attribute_exists(pk) AND #status = :new",
+            ExpressionAttributeNames={"#status": "status"},
+            ExpressionAttributeValues={
+                ":contacted": {"S": "contacted"},
+                ":new": {"S": "new"},
+                ":at": {"S": contacted_at},
+            },
+            ReturnValues="ALL_NEW",
+            ReturnValuesOnConditionCheckFailure="ALL_OLD",
+        )
+    except ClientError as error:
+        if error.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException":
+            item = error.response.get("Item")
+            found = request_from_image(aws.plain_item(item)) if item else None
+            return ContactOutcome(marked=False, request=found)
+        raise StorageUnavailableError(error.response.get("Error", {}).get("Code", "")) from error
+    except BotoCoreError as error:
+        raise StorageUnavailableError(type(error).__name__) from error
+    return ContactOutcome(marked=True, request=request_from_image(aws.plain_item(answer["Attributes"])))
+
+
+def open_requests_due_before(cutoff: datetime) -> list[OpenRequest]:
+    """Requests nobody has marked called whose deadline is before ``cutoff``, oldest deadline first.
+
+    A query of the sparse open-requests index (never a scan), page by page.
+    """
+    found: list[OpenRequest] = []
+    query: dict[str, Any] = {
+        "TableName": get_settings().table_name,
+        "IndexName": OPEN_REQUESTS_INDEX,
+        "KeyConditionExpression": "follow_up = :open AND open_call_by < :cutoff",
+        "ExpressionAttributeValues": {":open": {"S": OPEN}, ":cutoff": {"S": utc_timestamp(cutoff)}},
+        "ScanIndexForward": True,
+    }
+    try:
+        while True:
+            page = aws.dynamodb().query(**query)
+            for item in page.get("Items", []):
+                found.append(
+                    OpenRequest(
+                        id=item["id"]["S"],
+                        created_at=item["created_at"]["S"],
+                        best_time=item["best_time"]["S"],
+                        call_by=item["call_by"]["S"],
+                    )
+                )
+            if "LastEvaluatedKey" not in page:
+                return found
+            query["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+    except (ClientError, BotoCoreError) as error:
+        raise StorageUnavailableError(type(error).__name__) from error

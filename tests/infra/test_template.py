@@ -56,6 +56,7 @@ def test_given_the_functions_then_both_ship_one_code_directory_on_python_313_arm
     assert {props["Handler"] for props in functions.values()} == {
         "callbacks.intake.lambda_handler",
         "callbacks.notify.lambda_handler",
+        "callbacks.digest.lambda_handler",
     }
     assert all("CodeUri" not in props and "Layers" not in props for props in functions.values())
     for props in functions.values():
@@ -72,6 +73,8 @@ def test_given_the_api_then_it_routes_the_contract_and_throttles() -> None:
         ("POST", "/callback-requests"),
         ("OPTIONS", "/callback-requests"),
         ("GET", "/callback-form.js"),
+        ("GET", "/callback-requests/{id}/contacted"),
+        ("POST", "/callback-requests/{id}/contacted"),
     } == routes
     assert api["MethodSettings"][0]["ThrottlingRateLimit"] == {"Ref": "ThrottleRateLimit"}
     assert api["MethodSettings"][0]["ThrottlingBurstLimit"] == {"Ref": "ThrottleBurstLimit"}
@@ -79,16 +82,69 @@ def test_given_the_api_then_it_routes_the_contract_and_throttles() -> None:
     assert "DestinationArn" in api["AccessLogSetting"]
 
 
-def test_given_the_intake_function_then_it_may_only_put_items_in_the_table() -> None:
+SECRET_ARN = {
+    "Fn::Sub": "arn:${AWS::Partition}:ssm:${AWS::Region}:${AWS::AccountId}"
+    ":parameter${MarkCalledSecretParameter}"
+}
+
+
+def test_given_the_intake_function_then_it_may_only_write_read_and_mark_items_and_read_the_links_secret() -> (
+    None
+):
     statements = resource("IntakeFunction")["Properties"]["Policies"][0]["Statement"]
 
     assert statements == [
         {
             "Effect": "Allow",
-            "Action": "dynamodb:PutItem",
+            "Action": ["dynamodb:PutItem", "dynamodb:GetItem", "dynamodb:UpdateItem"],
             "Resource": {"Fn::GetAtt": ["CallbackRequestsTable", "Arn"]},
-        }
+        },
+        {"Effect": "Allow", "Action": "ssm:GetParameter", "Resource": SECRET_ARN},
     ]
+
+
+def test_given_the_links_secret_then_the_template_names_it_and_never_holds_its_value(
+    template: dict[str, Any],
+) -> None:
+    parameter = template["Parameters"]["MarkCalledSecretParameter"]
+
+    assert parameter["Default"].startswith("/")
+    assert "put-parameter" in parameter["Description"]
+    assert "SecureString" in parameter["Description"]
+    assert not [r for r in template["Resources"].values() if r["Type"].startswith("AWS::SSM::")]
+    env = template["Globals"]["Function"]["Environment"]["Variables"]
+    assert env["MARK_CALLED_SECRET_PARAMETER"] == {"Ref": "MarkCalledSecretParameter"}
+
+
+def test_given_the_open_requests_index_then_it_is_sparse_and_projects_nothing_personal() -> None:
+    _, table = resource_of_type("AWS::DynamoDB::Table")
+    [index] = [i for i in table["Properties"]["GlobalSecondaryIndexes"] if i["IndexName"] == "OpenRequests"]
+
+    assert [key["AttributeName"] for key in index["KeySchema"]] == ["follow_up", "open_call_by"]
+    assert index["Projection"]["ProjectionType"] == "INCLUDE"
+    assert set(index["Projection"]["NonKeyAttributes"]) <= {"id", "created_at", "best_time", "call_by"}
+
+
+def test_given_the_digest_then_it_runs_at_8_and_13_office_time_and_may_only_query_the_open_index() -> None:
+    digest = resource("DigestFunction")["Properties"]
+    [schedule] = [event["Properties"] for event in digest["Events"].values() if event["Type"] == "ScheduleV2"]
+    statements = digest["Policies"][0]["Statement"]
+    actions = {json.dumps(statement["Action"]): statement for statement in statements}
+
+    assert schedule["ScheduleExpression"] == "cron(0 8,13 * * ? *)"
+    assert schedule["ScheduleExpressionTimezone"] == {"Ref": "OfficeTimeZone"}
+    assert json.loads(schedule["Input"]) == {"scheduled_time": "<aws.scheduler.scheduled-time>"}
+    assert set(actions) == {'"dynamodb:Query"', '"ssm:GetParameter"', '"ses:SendEmail"'}
+    assert actions['"dynamodb:Query"']["Resource"] == {
+        "Fn::Sub": "${CallbackRequestsTable.Arn}/index/OpenRequests"
+    }
+    assert actions['"ssm:GetParameter"']["Resource"] == SECRET_ARN
+    assert actions['"ses:SendEmail"']["Condition"] == {
+        "StringEquals": {"ses:FromAddress": {"Ref": "SenderEmail"}}
+    }
+    for name in ("NotifyFunction", "DigestFunction"):
+        base = resource(name)["Properties"]["Environment"]["Variables"]["API_BASE_URL"]
+        assert base == {"Fn::Sub": "https://${CallbackApi}.execute-api.${AWS::Region}.${AWS::URLSuffix}/v1"}
 
 
 def test_given_the_access_log_format_then_it_carries_no_request_body_or_query() -> None:
@@ -164,7 +220,12 @@ def test_given_the_notifier_then_it_may_send_only_from_the_sender_and_only_updat
     statements = resource("NotifyFunction")["Properties"]["Policies"][0]["Statement"]
     actions = {json.dumps(statement["Action"]): statement for statement in statements}
 
-    assert set(actions) == {'["dynamodb:UpdateItem", "dynamodb:GetItem"]', '"ses:SendEmail"'}
+    assert set(actions) == {
+        '["dynamodb:UpdateItem", "dynamodb:GetItem"]',
+        '"ses:SendEmail"',
+        '"ssm:GetParameter"',
+    }
+    assert actions['"ssm:GetParameter"']["Resource"] == SECRET_ARN
     assert actions['["dynamodb:UpdateItem", "dynamodb:GetItem"]']["Resource"] == {
         "Fn::GetAtt": ["CallbackRequestsTable", "Arn"]
     }

@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfoNotFoundError
 
 import pytest
 
-from callbacks import mailer
+from callbacks import office
 from callbacks.mailer import (
     BEST_TIME_LABELS,
     INTEREST_LABELS,
@@ -234,7 +234,7 @@ def test_given_no_time_zone_database_when_shown_then_time_is_utc_rather_than_no_
     def missing(key: str) -> None:
         raise ZoneInfoNotFoundError(key)
 
-    monkeypatch.setattr(mailer, "ZoneInfo", missing)
+    monkeypatch.setattr(office, "ZoneInfo", missing)
 
     assert office_time(parse_timestamp("2026-07-01T15:00:00Z")) == "Wed, Jul 1, 2026 at 3:00 PM UTC"
 
