@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfoNotFoundError
 
 import pytest
 
-from callbacks import office
+from callbacks import mailer, office
 from callbacks.mailer import (
     BEST_TIME_LABELS,
     INTEREST_LABELS,
@@ -311,3 +311,22 @@ def test_given_no_link_then_no_button_and_the_alert_still_renders() -> None:
 
     assert "Mark as called" not in alert.html
     assert "mark it as called" not in alert.text
+
+
+@pytest.mark.parametrize(
+    ("minutes", "words"),
+    [
+        (0, "0 minutes late"),
+        (1, "1 minute late"),
+        (59, "59 minutes late"),
+        (60, "1 hour late"),
+        (61, "1 hour late"),
+        (24 * 60, "1 day late"),
+        (25 * 60, "1 day 1 hour late"),
+        (3 * 24 * 60 + 20 * 60 + 59, "3 days 20 hours late"),
+    ],
+)
+def test_given_how_late_a_request_is_then_the_digest_says_it_in_words(minutes: int, words: str) -> None:
+    from datetime import timedelta
+
+    assert mailer.how_late(timedelta(minutes=minutes)) == words
