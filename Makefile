@@ -36,6 +36,10 @@ install: $(VENV)/.installed ## Make the development environment (.venv)
 run: install ## Start the whole system locally: moto, the API on :3000, the stream poller, the demo page
 	$(BIN)/python -m infra.local --api-port $(API_PORT) --moto-port $(MOTO_PORT)
 
+.PHONY: digest
+digest: install ## Send the digest of overdue requests now, on the running local stack (EVENT='{"scheduled_time": "..."}')
+	$(BIN)/python -m infra.local.invoke DigestFunction --api-port $(API_PORT) --moto-port $(MOTO_PORT) --event '$(or $(EVENT),{})'
+
 .PHONY: test
 test: lint unit-test ## Lint, then run every test (unit, integration, infra, e2e, browser)
 

@@ -76,9 +76,11 @@ def function_environment(config: StackConfig) -> dict[str, str]:
         # Metrics are for CloudWatch; locally their JSON would drown the console (set to false to see them).
         "POWERTOOLS_METRICS_DISABLED": "true",
     }
+    # Values the template derives from deployed resources (!Sub of the API's URL): the local ones.
+    local_values = {"API_BASE_URL": config.api_base}
     for spec in function_specs().values():
         for name, value in spec.environment.items():
-            environment[name] = resolve(value, refs)
+            environment[name] = local_values[name] if name in local_values else resolve(value, refs)
     return environment
 
 
