@@ -9,6 +9,9 @@ SAM_VENV := .venv-sam
 BIN := $(VENV)/bin
 UV := $(BIN)/uv
 PYTHON_DIR := $(dir $(PYTHON))
+# axe-core, injected by the browser tests into every page and email they check (npm, pinned).
+AXE_CORE := .local/node_modules/axe-core/axe.min.js
+AXE_CORE_VERSION := 4.14.1
 API_PORT ?= 3000
 MOTO_PORT ?= 5000
 
@@ -43,8 +46,11 @@ digest: install ## Send the digest of overdue requests now, on the running local
 .PHONY: test
 test: lint unit-test ## Lint, then run every test (unit, integration, infra, e2e, browser)
 
+$(AXE_CORE):
+	npm install --silent --no-audit --no-fund --no-save --no-package-lock --prefix .local axe-core@$(AXE_CORE_VERSION)
+
 .PHONY: unit-test
-unit-test: install
+unit-test: install $(if $(shell command -v npm 2>/dev/null),$(AXE_CORE))
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 .PHONY: lint
