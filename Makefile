@@ -17,7 +17,7 @@ MOTO_PORT ?= 5000
 
 .PHONY: help
 help: ## List the commands
-	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
+	@grep -hE '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -44,14 +44,26 @@ digest: install ## Send the digest of overdue requests now, on the running local
 	$(BIN)/python -m infra.local.invoke DigestFunction --api-port $(API_PORT) --moto-port $(MOTO_PORT) --event '$(or $(EVENT),{})'
 
 .PHONY: test
-test: lint unit-test ## Lint, then run every test (unit, integration, infra, e2e, browser)
+# axe-core only where npm is (CI installs it): the browser tests say when it is missing.
+AXE_IF_NPM := $(if $(shell command -v npm 2>/dev/null),$(AXE_CORE))
 
 $(AXE_CORE):
 	npm install --silent --no-audit --no-fund --no-save --no-package-lock --prefix .local axe-core@$(AXE_CORE_VERSION)
 
-.PHONY: unit-test
-unit-test: install $(if $(shell command -v npm 2>/dev/null),$(AXE_CORE))
+test: lint install $(AXE_IF_NPM) ## Lint, then every test in one run (unit, infra, integration, e2e with the browser)
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+.PHONY: unit
+unit: install ## Unit tests and template.yaml's promises: no AWS, no network (tests/unit, tests/infra)
+	$(BIN)/python -m pytest tests/unit tests/infra $(PYTEST_ARGS)
+
+.PHONY: integration
+integration: install ## The handlers against moto in-process, the HTTP contract's scenarios (tests/integration)
+	$(BIN)/python -m pytest tests/integration $(PYTEST_ARGS)
+
+.PHONY: e2e
+e2e: install $(AXE_IF_NPM) ## The local stack over real HTTP, and the form in headless Chromium (tests/e2e)
+	$(BIN)/python -m pytest tests/e2e $(PYTEST_ARGS)
 
 .PHONY: lint
 lint: install $(SAM_VENV)/.installed ## ruff, mypy --strict, cfn-lint, sam validate --lint

@@ -2,13 +2,11 @@
 
 Used by the tests (in-process moto) and by the local stack (moto server): the table with its
 key, billing, encryption, TTL and stream; the dead-letter queue; the SES sender identity and the
-configuration set; the mark-as-called links' secret parameter. Nothing here is a second,
-hand-written copy of a resource definition.
+configuration set. Nothing here is a second, hand-written copy of a resource definition.
 """
 
 from __future__ import annotations
 
-import secrets
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -71,7 +69,6 @@ class Provisioned:
     dead_letter_queue_arn: str
     sender_email: str
     configuration_set: str
-    mark_called_secret_parameter: str = ""
 
 
 def provision(
@@ -131,15 +128,7 @@ def provision(
     # moto's SES v2 sends are checked against its SES (v1) identities: verify there.
     session.client("ses").verify_email_identity(EmailAddress=sender_email)
 
-    # The template names the links' secret but does not hold it (a one-time put-parameter makes it
-    # in AWS); here it is made as that command would, with a fresh random key.
-    secret_name = str(load_template()["Parameters"]["MarkCalledSecretParameter"]["Default"])
-    session.client("ssm").put_parameter(
-        Name=secret_name, Type="SecureString", Value=secrets.token_urlsafe(32), Overwrite=True
-    )
-
     return Provisioned(
-        mark_called_secret_parameter=secret_name,
         table_name=table_name,
         stream_arn=created["TableDescription"]["LatestStreamArn"],
         dead_letter_queue_url=queue_url,

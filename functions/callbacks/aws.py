@@ -29,23 +29,17 @@ _CONFIG: dict[str, dict[str, Any]] = {
         "retries": {"mode": "standard", "total_max_attempts": DYNAMODB_ATTEMPTS},
     },
     # botocore's `max_attempts` counts retries only: `total_max_attempts` counts the first try too.
+    "ssm": {
+        "connect_timeout": 1,
+        "read_timeout": 1,
+        "retries": {"mode": "standard", "total_max_attempts": 2},
+    },
     "sesv2": {
         "connect_timeout": 3,
         "read_timeout": 10,
         "retries": {"mode": "standard", "total_max_attempts": 1},
     },
-    "ssm": {
-        "connect_timeout": 1,
-        "read_timeout": 2,
-        "retries": {"mode": "standard", "total_max_attempts": 2},
-    },
 }
-# A secret read from Parameter Store is reused this long (seconds) before it is read again.
-SECRET_MAX_AGE = 300
-
-
-class SecretUnavailableError(Exception):
-    """Parameter Store could not give the secret (unreachable, missing, not allowed)."""
 
 
 @cache
@@ -57,6 +51,19 @@ def _client(service: str) -> Any:
     return boto3.session.Session().client(service, config=Config(**settings))  # type: ignore[call-overload]
 
 
+def ssm_parameter(name: str) -> str:
+    """A SecureString from SSM Parameter Store, through Powertools (cached for five minutes)."""
+    return str(_ssm_provider().get(name, decrypt=True, max_age=300))
+
+
+@cache
+def _ssm_provider() -> Any:
+    # Powertools' parameters module imports boto3: loaded on first use, not at cold start.
+    from aws_lambda_powertools.utilities.parameters import SSMProvider
+
+    return SSMProvider(boto3_client=_client("ssm"))
+
+
 def dynamodb() -> DynamoDBClient:
     client: DynamoDBClient = _client("dynamodb")
     return client
@@ -65,29 +72,6 @@ def dynamodb() -> DynamoDBClient:
 def sesv2() -> SESV2Client:
     client: SESV2Client = _client("sesv2")
     return client
-
-
-@cache
-def _parameters() -> Any:
-    # Imported here: Powertools' parameters utility loads boto3, which the form's path never needs.
-    from aws_lambda_powertools.utilities.parameters import SSMProvider
-
-    return SSMProvider(boto3_client=_client("ssm"))
-
-
-def secure_parameter(name: str) -> str:
-    """A SecureString from SSM Parameter Store, decrypted, cached for ``SECRET_MAX_AGE`` seconds."""
-    from aws_lambda_powertools.utilities.parameters.exceptions import GetParameterError
-
-    try:
-        value = _parameters().get(name, max_age=SECRET_MAX_AGE, decrypt=True)
-    except GetParameterError as error:
-        # Only the type: the SDK's text names the parameter and the caller's ARN.
-        cause = type(error.__cause__ or error).__name__
-        raise SecretUnavailableError(cause) from None
-    if not isinstance(value, str) or not value:
-        raise SecretUnavailableError("empty")
-    return value
 
 
 @cache
@@ -115,6 +99,6 @@ def plain_item(item: Any) -> dict[str, Any]:
 
 
 def reset_clients() -> None:
-    """Forget the clients and cached secrets (tests that switch endpoints or credentials call this)."""
+    """Forget the clients (tests that switch endpoints or credentials call this)."""
     _client.cache_clear()
-    _parameters.cache_clear()
+    _ssm_provider.cache_clear()

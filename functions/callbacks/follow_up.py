@@ -3,16 +3,15 @@
 The logic the mark-as-called routes (contacted.py), the notifier (a link in each alert) and the
 digest (overdue.py) share. It never sees an event or the environment.
 
-A link's token is ``<expires>.<signature>``: the signature is HMAC-SHA256, keyed by a secret from
-SSM Parameter Store, over the purpose, the request id and the expiry, so one token marks one
-request, only that, and only until it expires. The GET of a link changes nothing (mail scanners
-open every link); only the POST of its page's button marks the request.
+A link's token is ``<expires>.<signature>``: the signature is HMAC-SHA256 over the request id and
+the expiry, with this purpose's own key derived from the deployment's one secret (signing.py,
+SSM Parameter Store), so one token marks one request, only that, and only until it expires. The
+GET of a link changes nothing (mail scanners open every link); only the POST of its page's button
+marks the request.
 """
 
 from __future__ import annotations
 
-import base64
-import hashlib
 import hmac
 import re
 from dataclasses import dataclass
@@ -22,7 +21,7 @@ from urllib.parse import quote
 
 from aws_lambda_powertools.metrics import MetricUnit
 
-from callbacks import aws, deadline, store
+from callbacks import deadline, signing, store
 from callbacks.models.record import StoredCallbackRequest, parse_timestamp, utc_timestamp
 from callbacks.observability import logger, metrics
 from callbacks.settings import Settings
@@ -49,45 +48,35 @@ class LinkRefusedError(Exception):
         self.problem = problem
 
 
-def _signature(secret: str, request_id: str, expires: int) -> str:
-    message = f"{PURPOSE}\x1f{request_id}\x1f{expires}".encode()
-    digest = hmac.new(secret.encode(), message, hashlib.sha256).digest()
-    return base64.urlsafe_b64encode(digest).decode("ascii").rstrip("=")
+def _signature(request_id: str, expires: int) -> str:
+    try:
+        return signing.signature(PURPOSE, f"{request_id}.{expires}")
+    except signing.SecretUnavailableError as error:
+        logger.error("mark_called_secret_unavailable", error_type=str(error))
+        raise LinkRefusedError(LinkProblem.UNAVAILABLE) from None
 
 
-def sign(request_id: str, expires: datetime, secret: str) -> str:
+def sign(request_id: str, expires: datetime) -> str:
+    """The token of a link that marks ``request_id`` called until ``expires``."""
     epoch = int(expires.timestamp())
-    return f"{epoch}.{_signature(secret, request_id, epoch)}"
+    return f"{epoch}.{_signature(request_id, epoch)}"
 
 
-def verify(request_id: str, token: str | None, secret: str, now: datetime) -> None:
+def verify(request_id: str, token: str | None, now: datetime) -> None:
     """Raises ``LinkRefusedError`` unless ``token`` was made by us for ``request_id`` and is current."""
     match = _TOKEN.match(token or "")
     if not match or not _REQUEST_ID.match(request_id):
         raise LinkRefusedError(LinkProblem.MALFORMED)
     expires = int(match["expires"])
-    if not hmac.compare_digest(match["signature"], _signature(secret, request_id, expires)):
+    if not hmac.compare_digest(match["signature"], _signature(request_id, expires)):
         raise LinkRefusedError(LinkProblem.FORGED)
     if now.timestamp() >= expires:
         raise LinkRefusedError(LinkProblem.EXPIRED)
 
 
-def secret(settings: Settings) -> str:
-    """The links' HMAC key (Parameter Store, cached); ``LinkRefusedError(UNAVAILABLE)`` if unreadable."""
-    return _secret(settings)
-
-
-def _secret(settings: Settings) -> str:
-    try:
-        return aws.secure_parameter(settings.mark_called_secret_parameter)
-    except aws.SecretUnavailableError as error:
-        logger.error("mark_called_secret_unavailable", error_type=str(error))
-        raise LinkRefusedError(LinkProblem.UNAVAILABLE) from None
-
-
-def mark_called_url(request_id: str, settings: Settings, now: datetime, key: str | None = None) -> str:
+def mark_called_url(request_id: str, settings: Settings, now: datetime) -> str:
     """The signed link that marks ``request_id`` called, valid for 14 days from ``now``."""
-    token = sign(request_id, now + LINK_LIFETIME, key if key is not None else _secret(settings))
+    token = sign(request_id, now + LINK_LIFETIME)
     return f"{settings.api_base_url}/callback-requests/{quote(request_id)}/contacted?token={token}"
 
 
@@ -117,7 +106,7 @@ def _checked(request_id: str, token: str | None, settings: Settings, now: dateti
     if not _TOKEN.match(token or "") or not _REQUEST_ID.match(request_id):
         raise LinkRefusedError(LinkProblem.MALFORMED)
     try:
-        verify(request_id, token, _secret(settings), now)
+        verify(request_id, token, now)
     except LinkRefusedError as refused:
         logger.info("mark_called_link_refused", request_id=request_id, problem=refused.problem.value)
         metrics.add_metric(name="MarkCalledLinkRefused", unit=MetricUnit.Count, value=1)
@@ -176,7 +165,6 @@ __all__ = [
     "look_up",
     "mark_called",
     "mark_called_url",
-    "secret",
     "sign",
     "verify",
 ]

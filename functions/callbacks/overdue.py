@@ -44,8 +44,7 @@ def send_overdue_digest(now: datetime, settings: Settings) -> int:
     if not late:
         logger.info("overdue_digest_not_needed")
         return 0
-    key = follow_up.secret(settings)
-    links = {item.id: follow_up.mark_called_url(item.id, settings, now, key) for item in late}
+    links = {item.id: follow_up.mark_called_url(item.id, settings, now) for item in late}
     digest = mailer.render_overdue_digest(late, links, now)
     message_id = mailer.send_office_email(digest, settings)
     metrics.add_metric(name="OverdueDigestSent", unit=MetricUnit.Count, value=1)

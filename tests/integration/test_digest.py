@@ -18,8 +18,9 @@ from callbacks import aws, store
 from callbacks.digest import lambda_handler
 from callbacks.models.record import ConsentRecord, StoredCallbackRequest, reference
 from callbacks.settings import get_settings
+from infra.local.lambda_events import lambda_context
 from infra.provision import Provisioned
-from tests.integration.helpers import LambdaContext, counting_calls
+from tests.integration.helpers import counting_calls
 from tests.integration.test_mark_called import get_page, press_button
 
 # Tuesday December 1, 2026, 13:00 in Tupelo: the afternoon digest.
@@ -47,7 +48,7 @@ def a_request(
 
 
 def run_digest(at: str = TUESDAY_1PM) -> int:
-    result = lambda_handler({"scheduled_time": at}, LambdaContext(function_name="DigestFunction"))  # type: ignore[arg-type]
+    result = lambda_handler({"scheduled_time": at}, lambda_context("DigestFunction"))  # type: ignore[arg-type]
     listed: int = result["listed"]
     return listed
 
@@ -171,7 +172,7 @@ def test_given_no_scheduled_time_then_now_is_used(moto_aws: Provisioned) -> None
     a_request("2026-01-05T12:00:00-06:00")
     today = datetime.now(UTC)
 
-    listed = lambda_handler({}, LambdaContext(function_name="DigestFunction"))["listed"]  # type: ignore[arg-type]
+    listed = lambda_handler({}, lambda_context("DigestFunction"))["listed"]  # type: ignore[arg-type]
 
     from callbacks import deadline
 

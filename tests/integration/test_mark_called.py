@@ -3,7 +3,10 @@ every kind of bad link, through the real intake handler against moto."""
 
 from __future__ import annotations
 
+import base64
 import copy
+import hashlib
+import hmac
 import json
 import re
 import uuid
@@ -18,12 +21,13 @@ import pytest
 from moto.core import DEFAULT_ACCOUNT_ID
 from moto.ses.models import ses_backends
 
-from callbacks import aws, follow_up, store
+from callbacks import aws, follow_up, signing, store
 from callbacks.models.record import ConsentRecord, StoredCallbackRequest, reference
 from callbacks.settings import get_settings
 from infra.provision import Provisioned
 from tests.conftest import load_event
-from tests.integration.helpers import BROWSER_ACCEPT, Answer, counting_calls, invoke, with_headers
+from tests.http_contract import BROWSER_ACCEPT, Answer
+from tests.integration.helpers import counting_calls, invoke, with_headers
 
 API_ORIGIN = "https://abc123.execute-api.us-east-1.amazonaws.com"
 CREATED_AT = "2026-11-23T19:23:00Z"
@@ -55,15 +59,22 @@ def saved(moto_aws: Provisioned) -> StoredCallbackRequest:
     return request
 
 
-def secret(moto_aws: Provisioned) -> str:
-    value: str = boto3.client("ssm").get_parameter(
-        Name=moto_aws.mark_called_secret_parameter, WithDecryption=True
-    )["Parameter"]["Value"]
-    return value
-
-
 def token_for(request_id: str, moto_aws: Provisioned, expires: datetime | None = None) -> str:
-    return follow_up.sign(request_id, expires or datetime.now(UTC) + timedelta(days=14), secret(moto_aws))
+    return follow_up.sign(request_id, expires or datetime.now(UTC) + timedelta(days=14))
+
+
+def forged_token(request_id: str) -> str:
+    """A token signed as we sign, but with a key that is not ours."""
+    epoch = int((datetime.now(UTC) + timedelta(days=14)).timestamp())
+    digest = hmac.new(b"not-our-key", f"{request_id}.{epoch}".encode(), hashlib.sha256).digest()
+    return f"{epoch}.{base64.urlsafe_b64encode(digest).rstrip(b'=').decode()}"
+
+
+def lose_the_secret() -> None:
+    """Parameter Store no longer has the signing secret, and this process (a new one) has no copy."""
+    boto3.client("ssm").delete_parameter(Name=get_settings().signing_secret_parameter)
+    signing.forget_keys()
+    aws.reset_clients()
 
 
 def link_event(
@@ -135,17 +146,17 @@ def test_given_the_emails_link_when_opened_then_a_small_page_with_one_button_and
     assert answer.status == 200
     assert answer.headers["content-type"].startswith("text/html")
     assert answer.headers["cache-control"] == "no-store"
-    text = visible_text(answer.body)
+    text = visible_text(answer.text)
     assert f"Mark request {reference(saved.id)} as called?" in text
     assert "Zoë" in text
     assert "Received Mon, Nov 23, 2026 at 1:23 PM CST" in text
     # Nothing personal beyond the first name.
     for private in ("O'Brien", "O&#x27;Brien", "377", "zoe@example.com", "Mornings please"):
-        assert private not in answer.body
-    [form] = re.findall(r"<form [^>]*>", answer.body)
+        assert private not in answer.text
+    [form] = re.findall(r"<form [^>]*>", answer.text)
     assert 'method="post"' in form
     assert f'action="contacted?token={token}"' in form
-    assert answer.body.count("<button") == 1
+    assert answer.text.count("<button") == 1
     unchanged(saved)
 
 
@@ -186,7 +197,7 @@ def test_given_the_pages_button_when_pressed_then_marked_called_once_out_of_the_
     assert answer.status == 200
     assert answer.headers["cache-control"] == "no-store"
     assert not [name for name in answer.headers if name.startswith("access-control-")]
-    assert "Marked as called" in visible_text(answer.body)
+    assert "Marked as called" in visible_text(answer.text)
     item = item_of(saved.id)
     assert item["status"]["S"] == "contacted"
     contacted_at = datetime.fromisoformat(item["contacted_at"]["S"].replace("Z", "+00:00"))
@@ -227,15 +238,15 @@ def test_given_a_second_press_then_it_says_already_marked_and_when_and_changes_n
     again = press_button(saved.id, token)
 
     assert again.status == 200
-    text = visible_text(again.body)
+    text = visible_text(again.text)
     assert "Already marked as called" in text
     assert "marked as called on " in text
     assert item_of(saved.id)["contacted_at"]["S"] == first
     assert not [blob for blob in metric_blobs(capsys.readouterr().out) if "TimeToCallbackMinutes" in blob]
     # And the page of the link says so too, rather than offering the button again.
     page = get_page(saved.id, token)
-    assert "Already marked as called" in visible_text(page.body)
-    assert "<button" not in page.body
+    assert "Already marked as called" in visible_text(page.text)
+    assert "<button" not in page.text
 
 
 def test_given_two_colleagues_racing_from_the_email_and_the_digest_then_one_marks_and_one_is_told(
@@ -244,15 +255,15 @@ def test_given_two_colleagues_racing_from_the_email_and_the_digest_then_one_mark
     from_email = token_for(saved.id, moto_aws, datetime.now(UTC) + timedelta(days=13))
     from_digest = token_for(saved.id, moto_aws, datetime.now(UTC) + timedelta(days=14))
     # Both opened the page while it was still open...
-    assert "<button" in get_page(saved.id, from_email).body
-    assert "<button" in get_page(saved.id, from_digest).body
+    assert "<button" in get_page(saved.id, from_email).text
+    assert "<button" in get_page(saved.id, from_digest).text
 
     # ...and both press; the conditional update lets exactly one through.
     with counting_calls(aws.dynamodb()) as counter:
         answers = [press_button(saved.id, from_email), press_button(saved.id, from_digest)]
 
     assert counter.calls == ["UpdateItem", "UpdateItem"]  # one call each, no read-then-write
-    texts = [visible_text(answer.body) for answer in answers]
+    texts = [visible_text(answer.text) for answer in answers]
     assert ["Marked as called" in text for text in texts] == [True, False]
     assert "Already marked as called" in texts[1]
 
@@ -267,7 +278,7 @@ def bad_link(saved: StoredCallbackRequest, moto_aws: Provisioned) -> Callable[[s
     good = token_for(saved.id, moto_aws)
     expires = good.split(".")[0]
     kinds = {
-        "forged": follow_up.sign(saved.id, datetime.now(UTC) + timedelta(days=14), "not-our-secret"),
+        "forged": forged_token(saved.id),
         "another request's": token_for(other.id, moto_aws),
         "expired": token_for(saved.id, moto_aws, datetime.now(UTC) - timedelta(seconds=1)),
         "extended": f"{int(expires) + 86400}.{good.split('.')[1]}",
@@ -305,9 +316,9 @@ def test_given_a_bad_token_then_a_clear_page_and_nothing_changes(
     assert answer.status == status
     assert answer.headers["content-type"].startswith("text/html")
     assert answer.headers["cache-control"] == "no-store"
-    assert f"<h1>{title}</h1>" in answer.body
-    assert "Nothing was changed" in answer.body
-    assert "<button" not in answer.body
+    assert f"<h1>{title}</h1>" in answer.text
+    assert "Nothing was changed" in answer.text
+    assert "<button" not in answer.text
     unchanged(saved)
 
 
@@ -327,20 +338,20 @@ def test_given_a_signed_link_to_a_request_no_longer_stored_then_404_page(moto_aw
     gone = str(uuid.uuid4())
     for answer in (get_page(gone, token_for(gone, moto_aws)), press_button(gone, token_for(gone, moto_aws))):
         assert answer.status == 404
-        assert "This request is no longer stored" in answer.body
+        assert "This request is no longer stored" in answer.text
 
 
 def test_given_the_secret_cannot_be_read_then_try_again_page_and_nothing_changes(
     saved: StoredCallbackRequest, moto_aws: Provisioned
 ) -> None:
     token = token_for(saved.id, moto_aws)
-    boto3.client("ssm").delete_parameter(Name=moto_aws.mark_called_secret_parameter)
+    lose_the_secret()
 
     answer = press_button(saved.id, token)
 
     assert answer.status == 503
     assert answer.headers["retry-after"] == "60"
-    assert "Please try again in a minute" in answer.body
+    assert "Please try again in a minute" in answer.text
     unchanged(saved)
 
 
@@ -372,7 +383,7 @@ def test_given_the_secret_cannot_be_read_then_the_alert_goes_out_without_its_lin
 ) -> None:
     from callbacks import alerting
 
-    boto3.client("ssm").delete_parameter(Name=moto_aws.mark_called_secret_parameter)
+    lose_the_secret()
     alerting.forget_recent_alerts()
 
     assert alerting.alert_staff(saved, get_settings(), may_be_repeat=False) == "sent"
