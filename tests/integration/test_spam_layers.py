@@ -20,6 +20,7 @@ import pytest
 from pytest_socket import enable_socket, socket_allow_hosts
 
 from callbacks import aws
+from callbacks.models.api import CallbackRequestReceipt
 from infra.provision import Provisioned
 from tests.conftest import load_event
 from tests.integration.helpers import (
@@ -177,8 +178,7 @@ def test_given_the_secret_out_of_reach_then_the_request_is_stored_unjudged_never
     moto_aws: Provisioned, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     monkeypatch.setenv("SIGNING_SECRET_PARAMETER", "/no/such/parameter")
-    from callbacks.models.api import CallbackRequestReceipt
-from callbacks.settings import get_settings
+    from callbacks.settings import get_settings
 
     get_settings.cache_clear()
 
