@@ -13,7 +13,7 @@ from functools import cache
 from html import escape
 from importlib import resources
 from string import Template
-from typing import Annotated
+from typing import Annotated, Any
 from urllib.parse import quote
 
 from aws_lambda_powertools.event_handler import Response
@@ -122,13 +122,14 @@ def _refused(refused: LinkRefusedError) -> Response[str]:
 Token = Annotated[str | None, Query(description="The signed token of the link (expires after 14 days)")]
 RequestId = Annotated[str, Path(description="The request's id")]
 
+_PAGE: dict[str, Any] = {"text/html": {"schema": {"type": "string"}}}
 _RESPONSES: dict[int, OpenAPIResponse] = {
-    200: {"description": "HTML page"},
-    400: {"description": "HTML page: the link is incomplete or malformed"},
-    403: {"description": "HTML page: the token is not valid for this request"},
-    404: {"description": "HTML page: the request is no longer stored"},
-    410: {"description": "HTML page: the link has expired"},
-    503: {"description": "HTML page: try again in a minute"},
+    200: {"description": "HTML page", "content": _PAGE},
+    400: {"description": "HTML page: the link is incomplete or malformed", "content": _PAGE},
+    403: {"description": "HTML page: the token is not valid for this request", "content": _PAGE},
+    404: {"description": "HTML page: the request is no longer stored", "content": _PAGE},
+    410: {"description": "HTML page: the link has expired", "content": _PAGE},
+    503: {"description": "HTML page: try again in a minute", "content": _PAGE},
 }
 
 
