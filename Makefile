@@ -11,6 +11,9 @@ CHECKOV_VENV := .venv-checkov
 BIN := $(VENV)/bin
 UV := $(BIN)/uv
 PYTHON_DIR := $(dir $(PYTHON))
+# axe-core, injected by the browser tests into every page and email they check (npm, pinned).
+AXE_CORE := .local/node_modules/axe-core/axe.min.js
+AXE_CORE_VERSION := 4.14.1
 API_PORT ?= 3000
 MOTO_PORT ?= 5000
 
@@ -44,8 +47,18 @@ install: $(VENV)/.installed ## Make the development environment (.venv) from uv.
 run: install ## Start the whole system locally: moto, the API on :3000, the stream poller, the demo page
 	$(BIN)/python -m infra.local --api-port $(API_PORT) --moto-port $(MOTO_PORT)
 
+.PHONY: digest
+digest: install ## Send the digest of overdue requests now, on the running local stack (EVENT='{"scheduled_time": "..."}')
+	$(BIN)/python -m infra.local.invoke DigestFunction --api-port $(API_PORT) --moto-port $(MOTO_PORT) --event '$(or $(EVENT),{})'
+
 .PHONY: test
-test: lint install ## Lint, then every test in one run (unit, infra, integration, e2e with the browser)
+# axe-core only where npm is (CI installs it): the browser tests say when it is missing.
+AXE_IF_NPM := $(if $(shell command -v npm 2>/dev/null),$(AXE_CORE))
+
+$(AXE_CORE):
+	npm install --silent --no-audit --no-fund --no-save --no-package-lock --prefix .local axe-core@$(AXE_CORE_VERSION)
+
+test: lint install $(AXE_IF_NPM) ## Lint, then every test in one run (unit, infra, integration, e2e with the browser)
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 .PHONY: unit
@@ -57,7 +70,7 @@ integration: install ## The handlers against moto in-process, the HTTP contract'
 	$(BIN)/python -m pytest tests/integration $(PYTEST_ARGS)
 
 .PHONY: e2e
-e2e: install ## The local stack over real HTTP, and the form in headless Chromium (tests/e2e)
+e2e: install $(AXE_IF_NPM) ## The local stack over real HTTP, and the form in headless Chromium (tests/e2e)
 	$(BIN)/python -m pytest tests/e2e $(PYTEST_ARGS)
 
 .PHONY: lint
@@ -82,6 +95,10 @@ requirements: | $(BIN)/python ## Relock (uv lock) and regenerate functions/requi
 	$(UV) lock --quiet
 	$(UV) export --quiet --locked --no-dev --no-emit-project --format requirements-txt \
 	  --output-file functions/requirements.txt
+
+.PHONY: holidays
+holidays: install ## Regenerate functions/callbacks/us_holidays.json from the pinned holidays library
+	$(BIN)/python -m infra.tools.holidays_table
 
 .PHONY: openapi
 openapi: install ## Regenerate infra/openapi.json from the code

@@ -89,6 +89,11 @@ def provision(
     _, table = resource_of_type("AWS::DynamoDB::Table")
     props = table["Properties"]
     dynamodb = session.client("dynamodb")
+    indexes = (
+        {"GlobalSecondaryIndexes": props["GlobalSecondaryIndexes"]}
+        if "GlobalSecondaryIndexes" in props
+        else {}
+    )
     created = dynamodb.create_table(
         TableName=table_name,
         KeySchema=props["KeySchema"],
@@ -96,6 +101,7 @@ def provision(
         BillingMode=props["BillingMode"],
         StreamSpecification={"StreamEnabled": True, **props["StreamSpecification"]},
         SSESpecification={"Enabled": props["SSESpecification"]["SSEEnabled"]},
+        **indexes,
     )
     ttl = props["TimeToLiveSpecification"]
     dynamodb.update_time_to_live(

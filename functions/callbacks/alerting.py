@@ -17,7 +17,7 @@ from datetime import UTC, datetime
 
 from aws_lambda_powertools.metrics import MetricUnit
 
-from callbacks import mailer, store
+from callbacks import follow_up, mailer, store
 from callbacks.models.record import StoredCallbackRequest, parse_timestamp, utc_timestamp
 from callbacks.observability import logger, metrics
 from callbacks.settings import Settings
@@ -115,7 +115,8 @@ def _is_notified(request_id: str) -> bool:
 
 
 def _send(request: StoredCallbackRequest, settings: Settings) -> str:
-    alert = mailer.render_staff_alert(request, settings)
+    link = follow_up.link_for_alert(request.id, settings, datetime.now(UTC))
+    alert = mailer.render_staff_alert(request, settings, link)
     try:
         message_id = mailer.send_staff_alert(alert, settings)
     except mailer.StaffAlertNotSentError as error:

@@ -86,6 +86,18 @@ def dynamodb_item(values: dict[str, Any]) -> dict[str, Any]:
     return {key: _serializer().serialize(value) for key, value in values.items() if value is not None}
 
 
+@cache
+def _deserializer() -> Any:
+    from boto3.dynamodb.types import TypeDeserializer
+
+    return TypeDeserializer()
+
+
+def plain_item(item: Any) -> dict[str, Any]:
+    """A low-level DynamoDB item as Python values (numbers come back as ``Decimal``)."""
+    return {key: _deserializer().deserialize(value) for key, value in item.items()}
+
+
 def reset_clients() -> None:
     """Forget the clients (tests that switch endpoints or credentials call this)."""
     _client.cache_clear()

@@ -5,6 +5,7 @@ run before Powertools parses the body (a foreign origin, an oversized body).
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from aws_lambda_powertools.event_handler import CORSConfig, Response
@@ -27,6 +28,9 @@ MAX_BODY_BYTES = 32 * 1024
 RETRY_AFTER_SECONDS = 30
 JSON = "application/json"
 HTML = "text/html; charset=utf-8"
+# API Gateway resources whose requests carry no website Origin rule (the mark-as-called links).
+ANY_ORIGIN_RESOURCES = frozenset({"/callback-requests/{id}/contacted"})
+_STAFF_LINK_PATH = re.compile(r"^/callback-requests/[^/]+/contacted/?$")
 
 # Exception handlers only; intake.py includes this router beside its routes.
 router = Router()
@@ -137,8 +141,18 @@ def _proxy_refusal(
     return {"statusCode": status, "headers": {"Content-Type": JSON, **headers}, "body": body}
 
 
+def _origin_is_checked(event: dict[str, Any]) -> bool:
+    # The allowed origins are the website's, for its form. A mark-as-called page posts its button
+    # with the API's own origin, and its signed token is what authorises it.
+    resource = event.get("resource") or ""
+    if resource:
+        return resource not in ANY_ORIGIN_RESOURCES
+    return not _STAFF_LINK_PATH.match(str(event.get("path") or ""))
+
+
 def refusal_before_parsing(event: dict[str, Any], cors: CORSConfig) -> dict[str, Any] | None:
-    """Refusals that come before parsing: a foreign browser origin, an oversized body.
+    """Refusals that come before parsing: a foreign browser origin (the form's routes), an
+    oversized body.
 
     Powertools validates the body before any middleware runs, so these checks sit in front of it.
     """
@@ -146,7 +160,7 @@ def refusal_before_parsing(event: dict[str, Any], cors: CORSConfig) -> dict[str,
     # Browsers send `Origin: null` for some plain form posts (a no-referrer page, say): no origin.
     origin = headers.get("origin") if headers.get("origin") != "null" else None
     page = prefers_html(headers.get("accept"))
-    if origin is not None and origin not in get_settings().allowed_origins:
+    if origin is not None and origin not in get_settings().allowed_origins and _origin_is_checked(event):
         return _proxy_refusal(
             403, "origin_not_allowed", "This website may not send call-back requests.", {}, page=page
         )

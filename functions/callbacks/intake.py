@@ -1,4 +1,5 @@
-"""API entry point: ``POST /callback-requests`` (and its CORS preflight), ``GET /callback-form.js``.
+"""API entry point: ``POST /callback-requests`` (and its CORS preflight), ``GET /callback-form.js``,
+and the mark-as-called routes of the staff email's links (contacted.py).
 
 Powertools' REST resolver parses the three content types and validates the body against
 ``CallbackRequestIn``; the route negotiates the answer (JSON for scripts, 303 for a browser's own
@@ -20,12 +21,12 @@ from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.data_classes import APIGatewayProxyEvent
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from callbacks import http_errors
+from callbacks import contacted, deadline, http_errors
 from callbacks.http_errors import JSON, MAX_BODY_BYTES, wants_page
 from callbacks.models.api import CallbackRequestReceipt, ErrorBody
 from callbacks.models.form import IDEMPOTENCY_KEY_REGEX, CallbackRequestIn
 from callbacks.observability import count_by_dimension, logger, metrics
-from callbacks.registration import Arrival, register_callback_request
+from callbacks.registration import Arrival, Registration, register_callback_request
 from callbacks.settings import get_settings
 from callbacks.spam import new_render_token
 from callbacks.web import normalized_media_type
@@ -33,11 +34,15 @@ from callbacks.web import normalized_media_type
 router = Router()
 
 
-def _received(request_id: str, created: bool) -> Response[CallbackRequestReceipt | None]:
+def _received(outcome: Registration) -> Response[CallbackRequestReceipt | None]:
     if wants_page():
         return Response(status_code=303, headers={"Location": get_settings().thank_you_url}, body=None)
-    receipt = CallbackRequestReceipt(id=request_id)
-    return Response(status_code=201 if created else 200, content_type=JSON, body=receipt)
+    receipt = CallbackRequestReceipt(
+        id=outcome.request_id,
+        call_by=outcome.call_by,
+        call_by_text=deadline.call_by_text(deadline.parse(outcome.call_by)),
+    )
+    return Response(status_code=201 if outcome.created else 200, content_type=JSON, body=receipt)
 
 
 @router.post(
@@ -93,7 +98,7 @@ def create_callback_request(
     else:
         metrics.add_metric(name="CallbackRequestDuplicate", unit=MetricUnit.Count, value=1)
         logger.info("callback_request_duplicate", extra={"request_id": outcome.request_id})
-    return _received(outcome.request_id, outcome.created)
+    return _received(outcome)
 
 
 @cache
@@ -136,6 +141,7 @@ def resolver() -> APIGatewayRestResolver:
     """The API, built on first use: CORS comes from the settings, which are read then."""
     app = APIGatewayRestResolver(enable_validation=True, cors=cors())
     app.include_router(router)
+    app.include_router(contacted.router)
     app.include_router(http_errors.router)
     return app
 

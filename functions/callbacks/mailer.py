@@ -10,25 +10,23 @@ from __future__ import annotations
 import html
 import re
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime, timedelta
 from functools import cache
 from pathlib import Path
 from string import Template
 from typing import Any
 from urllib.parse import urlsplit
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import phonenumbers
 from botocore.exceptions import BotoCoreError, ClientError
 
-from callbacks import aws
+from callbacks import aws, deadline
 from callbacks.models.choices import BestTime, Interest
-from callbacks.models.record import StoredCallbackRequest, parse_timestamp
-from callbacks.office import OFFICE_TIME_ZONE
+from callbacks.models.record import StoredCallbackRequest, parse_timestamp, reference
+from callbacks.office import office_time
 from callbacks.settings import Settings
 
 CHARSET = "UTF-8"
-REFERENCE_LENGTH = 8
 _TEMPLATE = Path(__file__).resolve().parent / "templates" / "staff_alert.html"
 # How the email (and the form's snippet, which a test holds to these) names each choice.
 BEST_TIME_LABELS = {
@@ -73,15 +71,23 @@ class StaffAlert:
     reply_to: str | None
 
 
-def reference(request_id: str) -> str:
-    """A short reference a person can say on the phone: the id's first characters."""
-    return "".join(char for char in request_id if char.isascii() and char.isalnum())[
-        :REFERENCE_LENGTH
-    ].upper()
+def short_deadline(call_by: str) -> str:
+    """Tue Nov 24, noon: the deadline as the subject line shows it."""
+    moment = deadline.parse(call_by)
+    return f"{_DAYS[moment.weekday()]} {_MONTHS[moment.month - 1]} {moment.day}, {deadline.clock(moment)}"
+
+
+def long_deadline(call_by: str) -> str:
+    """Tuesday, November 24 at noon."""
+    moment = deadline.parse(call_by)
+    return f"{deadline.long_date(moment)} at {deadline.clock(moment)}"
 
 
 def subject_line(request: StoredCallbackRequest) -> str:
-    return f"Call-back request {reference(request.id)} - {_WINDOWS[request.best_time]}"
+    window = _WINDOWS[request.best_time]
+    if request.call_by:
+        window = f"{window}, by {short_deadline(request.call_by)}"
+    return f"Call-back request {reference(request.id)} - {window}"
 
 
 def readable_phone(e164: str) -> str:
@@ -100,20 +106,6 @@ def readable_phone(e164: str) -> str:
 
 def tel_href(e164: str) -> str:
     return "tel:" + "".join(char for char in e164 if char == "+" or char.isdigit())
-
-
-def office_time(moment: datetime) -> str:
-    """Mon, Nov 23, 2026 at 1:23 PM CST: in Tupelo's time zone, whatever the server's locale."""
-    try:
-        local = moment.astimezone(ZoneInfo(OFFICE_TIME_ZONE))
-    except ZoneInfoNotFoundError:  # no time zone database: an alert in UTC beats no alert
-        local = moment.astimezone(UTC)
-    hour = local.hour % 12 or 12
-    half = "AM" if local.hour < 12 else "PM"
-    return (
-        f"{_DAYS[local.weekday()]}, {_MONTHS[local.month - 1]} {local.day}, {local.year} "
-        f"at {hour}:{local.minute:02d} {half} {local.tzname()}"
-    )
 
 
 def reply_to_address(email: str | None) -> str | None:
@@ -159,8 +151,24 @@ def _html_row(label: str, value_html: str, *, isolate: bool = False) -> str:
     )
 
 
-def render_staff_alert(request: StoredCallbackRequest, settings: Settings) -> StaffAlert:
-    """The email about ``request``; ``settings.email_include_details`` decides on message and interest."""
+def _mark_called_button(url: str) -> str:
+    return (
+        '<div style="padding:4px 18px 18px 18px;">'
+        f'<a href="{html.escape(url, quote=True)}" style="display:block;border:2px solid #1f4e5f;'
+        "color:#1f4e5f;text-decoration:none;text-align:center;font-size:18px;font-weight:700;"
+        'padding:12px;border-radius:8px;">Mark as called</a>'
+        '<div style="font-size:13px;color:#5b6670;margin-top:6px;text-align:center;">'
+        "After the call: opens a page with one button.</div></div>"
+    )
+
+
+def render_staff_alert(
+    request: StoredCallbackRequest, settings: Settings, mark_called_url: str | None = None
+) -> StaffAlert:
+    """The email about ``request``; ``settings.email_include_details`` decides on message and interest.
+
+    ``mark_called_url`` is the signed link that marks it called (none when the secret was unreadable).
+    """
     phone = readable_phone(request.phone)
     received = office_time(parse_timestamp(request.created_at))
     best_time = BEST_TIME_LABELS[request.best_time]
@@ -178,6 +186,8 @@ def render_staff_alert(request: StoredCallbackRequest, settings: Settings) -> St
         f"Call: {tel_href(request.phone)}",
         f"Best time: {best_time}",
     ]
+    if request.call_by:
+        text_lines.append(f"Call by: {long_deadline(request.call_by)}")
     if interest:
         text_lines.append(f"Interested in: {interest}")
     if message:
@@ -187,9 +197,13 @@ def render_staff_alert(request: StoredCallbackRequest, settings: Settings) -> St
     if request.email and not reply_to:
         text_lines.append(f"Email: {request.email}")
     text_lines += [f"Received: {received}", f"Request id: {request.id}", ""]
+    if mark_called_url:
+        text_lines += ["After the call, mark it as called:", mark_called_url, ""]
 
     esc = html.escape
     rows = [_html_row("Best time to call", esc(best_time))]
+    if request.call_by:
+        rows.insert(0, _html_row("Call by", f"<strong>{esc(long_deadline(request.call_by))}</strong>"))
     if interest:
         rows.append(_html_row("Interested in", esc(interest)))
     if message:
@@ -220,6 +234,7 @@ def render_staff_alert(request: StoredCallbackRequest, settings: Settings) -> St
         tel_href=esc(tel_href(request.phone), quote=True),
         phone=esc(phone),
         rows="\n".join(rows),
+        mark_called=_mark_called_button(mark_called_url) if mark_called_url else "",
         request_id=esc(request.id),
         reply_note=esc(reply_note),
     )
@@ -232,23 +247,114 @@ def render_staff_alert(request: StoredCallbackRequest, settings: Settings) -> St
     )
 
 
+@dataclass(frozen=True)
+class OverdueRequest:
+    """One line of the digest: a reference, the best time, how late. Nothing personal."""
+
+    id: str
+    created_at: str
+    best_time: str
+    call_by: str
+    late_by: timedelta
+
+
+@dataclass(frozen=True)
+class OfficeEmail:
+    """An email to the office that is about no single visitor (no Reply-To)."""
+
+    subject: str
+    text: str
+    html: str
+
+
+def how_late(late_by: timedelta) -> str:
+    """45 minutes, 3 hours, 2 days 4 hours late: the digest's words, rounded down."""
+    minutes = max(0, int(late_by.total_seconds() // 60))
+    days, minutes = divmod(minutes, 24 * 60)
+    hours, minutes = divmod(minutes, 60)
+
+    def unit(count: int, word: str) -> str:
+        return f"{count} {word}{'' if count == 1 else 's'}"
+
+    if days:
+        return unit(days, "day") + (f" {unit(hours, 'hour')}" if hours else "") + " late"
+    if hours:
+        return unit(hours, "hour") + " late"
+    return unit(minutes, "minute") + " late"
+
+
+@cache
+def _digest_template() -> Template:
+    return Template((_TEMPLATE.parent / "overdue_digest.html").read_text(encoding="utf-8"))
+
+
+def render_overdue_digest(late: list[OverdueRequest], links: dict[str, str], now: datetime) -> OfficeEmail:
+    """The digest of requests still open past their deadline, oldest first, each with its link."""
+    count = len(late)
+    noun = "request" if count == 1 else "requests"
+    subject = f"{count} call-back {noun} overdue - {office_time(now)}"
+    text_lines = [f"{count} call-back {noun} still open past the deadline, oldest first.", ""]
+    esc = html.escape
+    items = []
+    for item in late:
+        ref = reference(item.id)
+        best = BEST_TIME_LABELS.get(BestTime(item.best_time), item.best_time)
+        due = long_deadline(item.call_by)
+        late_text = how_late(item.late_by)
+        text_lines += [
+            f"{ref} - {late_text}",
+            f"  Best time: {best}",
+            f"  Call by was: {due}",
+            f"  Received: {office_time(parse_timestamp(item.created_at))}",
+            f"  Mark as called: {links[item.id]}",
+            "",
+        ]
+        items.append(
+            '<li style="border-top:1px solid #e6e9ec;padding:12px 0;list-style:none;">'
+            f'<div style="font-size:19px;font-weight:700;"><span style="font-family:Menlo,Consolas,'
+            f'monospace;">{esc(ref)}</span> <span style="color:#a3321b;">{esc(late_text)}</span></div>'
+            f'<div style="color:#47525c;font-size:15px;">Best time: {esc(best)}<br>Call by was: {esc(due)}'
+            f"<br>Received: {esc(office_time(parse_timestamp(item.created_at)))}</div>"
+            f'<a href="{esc(links[item.id], quote=True)}" style="display:inline-block;margin-top:8px;'
+            "color:#1f4e5f;font-weight:700;border:2px solid #1f4e5f;border-radius:8px;padding:8px 14px;"
+            f'text-decoration:none;">Mark {esc(ref)} as called</a></li>'
+        )
+    text_lines += ["Each request's own email has the name and number: search your inbox for its reference."]
+    page_html = _digest_template().substitute(
+        title=esc(subject),
+        heading=esc(f"{count} call-back {noun} overdue"),
+        when=esc(office_time(now)),
+        items="\n".join(items),
+    )
+    return OfficeEmail(subject=subject, text="\n".join(text_lines), html=page_html)
+
+
+def send_office_email(message: OfficeEmail, settings: Settings) -> str:
+    """Send ``message`` to every office address; the SES message id, or ``StaffAlertNotSentError``."""
+    return _send(message.subject, message.text, message.html, None, settings)
+
+
 def send_staff_alert(alert: StaffAlert, settings: Settings) -> str:
     """Send ``alert`` to every office address; the SES message id, or ``StaffAlertNotSentError``."""
+    return _send(alert.subject, alert.text, alert.html, alert.reply_to, settings)
+
+
+def _send(subject: str, text: str, html_body: str, reply_to: str | None, settings: Settings) -> str:
     request: dict[str, Any] = {
         "FromEmailAddress": settings.sender_email,
         "Destination": {"ToAddresses": list(settings.office_emails)},
         "Content": {
             "Simple": {
-                "Subject": {"Data": alert.subject, "Charset": CHARSET},
+                "Subject": {"Data": subject, "Charset": CHARSET},
                 "Body": {
-                    "Text": {"Data": alert.text, "Charset": CHARSET},
-                    "Html": {"Data": alert.html, "Charset": CHARSET},
+                    "Text": {"Data": text, "Charset": CHARSET},
+                    "Html": {"Data": html_body, "Charset": CHARSET},
                 },
             }
         },
     }
-    if alert.reply_to:
-        request["ReplyToAddresses"] = [alert.reply_to]
+    if reply_to:
+        request["ReplyToAddresses"] = [reply_to]
     if settings.ses_configuration_set:
         request["ConfigurationSetName"] = settings.ses_configuration_set
     try:

@@ -2,6 +2,27 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
 OFFICE_PHONE = "662-377-6290"
 OFFICE_PHONE_E164 = "+16623776290"
 OFFICE_TIME_ZONE = "America/Chicago"  # Tupelo, Mississippi
+# How the settings name office days (OFFICE_DAYS=mon,tue,wed,thu,fri), in date.weekday() order.
+WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+_DAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
+_MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
+
+
+def office_time(moment: datetime) -> str:
+    """Mon, Nov 23, 2026 at 1:23 PM CST: in Tupelo's time zone, whatever the server's locale."""
+    try:
+        local = moment.astimezone(ZoneInfo(OFFICE_TIME_ZONE))
+    except ZoneInfoNotFoundError:  # no time zone database: an alert in UTC beats no alert
+        local = moment.astimezone(UTC)
+    hour = local.hour % 12 or 12
+    half = "AM" if local.hour < 12 else "PM"
+    return (
+        f"{_DAYS[local.weekday()]}, {_MONTHS[local.month - 1]} {local.day}, {local.year} "
+        f"at {hour}:{local.minute:02d} {half} {local.tzname()}"
+    )

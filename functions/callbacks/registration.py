@@ -11,7 +11,7 @@ import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from callbacks import signing, spam, store
+from callbacks import deadline, signing, spam, store
 from callbacks.models.form import CallbackRequestIn
 from callbacks.models.record import ConsentRecord, StoredCallbackRequest, utc_timestamp
 from callbacks.settings import Settings
@@ -42,6 +42,8 @@ class Registration:
 
     request_id: str
     created: bool
+    # When the office will have called (ISO 8601 with offset): for a repeat, the first request's.
+    call_by: str
     caught_by: str | None = None
 
 
@@ -79,6 +81,12 @@ def dedupe_keys(request: CallbackRequestIn, idempotency_key: str | None) -> list
     return keys
 
 
+def deadline_of(request: CallbackRequestIn, arrival: Arrival, settings: Settings) -> str:
+    """The request's ``call_by``, ISO 8601 with the office's offset."""
+    calendar = deadline.office_calendar(settings)
+    return deadline.iso(deadline.call_by(arrival.received_at, request.best_time, calendar))
+
+
 def stored_record(
     request: CallbackRequestIn, request_id: str, arrival: Arrival, settings: Settings
 ) -> StoredCallbackRequest:
@@ -92,6 +100,7 @@ def stored_record(
         ),
         expires_at=int(arrival.received_at.astimezone(UTC).timestamp()) + settings.retention_days * 86400,
         correlation_id=arrival.correlation_id,
+        call_by=deadline_of(request, arrival, settings),
     )
 
 
@@ -103,7 +112,12 @@ def register_callback_request(
     A request a spam layer catches gets a receipt like anyone else's, and nothing is stored.
     """
     if request.is_spam:
-        return Registration(request_id=new_request_id(), created=True, caught_by="honeypot")
+        return Registration(
+            request_id=new_request_id(),
+            created=True,
+            call_by=deadline_of(request, arrival, settings),
+            caught_by="honeypot",
+        )
     now = arrival.received_at.timestamp()
     try:
         caught_by = spam.judge_render_token(request.render_token, now, settings) or spam.judge_turnstile(
@@ -114,10 +128,14 @@ def register_callback_request(
         # A lost patient costs more than a stray bot: without the secret, store it unjudged.
         spam.layers_unavailable(str(error))
         caught_by, caps = None, []
-    if caught_by:
-        return Registration(request_id=new_request_id(), created=True, caught_by=caught_by)
     record = stored_record(request, new_request_id(), arrival, settings)
+    call_by = record.call_by or ""
+    if caught_by:
+        return Registration(request_id=new_request_id(), created=True, call_by=call_by, caught_by=caught_by)
     saved = store.save_new_request(record, dedupe_keys(request, idempotency_key), now=int(now), caps=caps)
     if saved.capped_by:
-        return Registration(request_id=saved.request_id, created=True, caught_by=saved.capped_by)
-    return Registration(request_id=saved.request_id, created=saved.created)
+        return Registration(
+            request_id=saved.request_id, created=True, call_by=call_by, caught_by=saved.capped_by
+        )
+    # A marker written before deadlines existed carries none: this request's is minutes from it.
+    return Registration(request_id=saved.request_id, created=saved.created, call_by=saved.call_by or call_by)

@@ -9,8 +9,11 @@ from __future__ import annotations
 import os
 from functools import cache
 from typing import Annotated
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from callbacks.office import OFFICE_TIME_ZONE, WEEKDAYS
 
 
 def _split_list(value: object) -> object:
@@ -43,8 +46,38 @@ class Settings(BaseModel):
     address_hourly_cap: Annotated[int, Field(ge=1)] = 5
     turnstile_secret_parameter: str | None = None
     turnstile_verify_url: str = "https://challenges.cloudflare.com/turnstile/v0/siteverify"
+    # The call-back deadline's calendar (deadline.py): office weekdays, less US federal holidays.
+    office_days: Annotated[tuple[str, ...], Field(min_length=1)] = ("mon", "tue", "wed", "thu", "fri")
+    office_time_zone: str = OFFICE_TIME_ZONE
+    # The API's public base URL (stage included), for the mark-as-called links in emails.
+    api_base_url: str = "http://127.0.0.1:3000"
 
-    _split_origins = field_validator("allowed_origins", "office_emails", mode="before")(_split_list)
+    _split_origins = field_validator("allowed_origins", "office_emails", "office_days", mode="before")(
+        _split_list
+    )
+
+    @field_validator("office_days")
+    @classmethod
+    def _known_days(cls, days: tuple[str, ...]) -> tuple[str, ...]:
+        names = tuple(day.strip().lower()[:3] for day in days)
+        unknown = [day for day in names if day not in WEEKDAYS]
+        if unknown:
+            raise ValueError(f"office days are mon, tue, wed, thu, fri, sat, sun; not {', '.join(unknown)}")
+        return names
+
+    @field_validator("office_time_zone")
+    @classmethod
+    def _known_zone(cls, name: str) -> str:
+        try:
+            ZoneInfo(name)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"unknown time zone {name!r}") from None
+        return name
+
+    @field_validator("api_base_url")
+    @classmethod
+    def _base_without_slash(cls, url: str) -> str:
+        return url.rstrip("/")
 
     @field_validator("allowed_origins")
     @classmethod

@@ -3,8 +3,13 @@
 One table, one string key ``pk``:
 
 - ``request#<id>``: a call-back request (the stored record of the contract);
-- ``idempotency#<sha256>`` and ``fingerprint#<sha256>``: dedupe markers that point at a request;
+- ``idempotency#<sha256>`` and ``fingerprint#<sha256>``: dedupe markers that point at a request
+  (and carry its ``call_by``, so a duplicate answers the first request's deadline from the marker);
 - ``cap#<layer>#<keyed hash>#<day or hour>``: the spam caps' counters (a phone's day, an address's hour).
+
+The sparse index ``OpenRequests`` holds the requests nobody has marked called yet: a new request
+carries ``follow_up = "open"`` and ``open_call_by`` (its deadline in UTC, so it sorts), and marking
+it called removes both. The digest queries it for deadlines before now; it never scans.
 
 A new request is stored with one ``TransactWriteItems`` call: the request, its markers, each
 marker conditional on not pointing at a request made within its window, and its caps' counters,
@@ -17,18 +22,23 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
+from datetime import datetime
 from typing import TYPE_CHECKING, Any, Literal
 
 from botocore.exceptions import BotoCoreError, ClientError
 
 from callbacks import aws
-from callbacks.models.record import StoredCallbackRequest
+from callbacks.models.record import StoredCallbackRequest, utc_timestamp
 from callbacks.settings import get_settings
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb.type_defs import TransactWriteItemTypeDef
 
 REQUEST_PREFIX = "request#"
+OPEN_REQUESTS_INDEX = "OpenRequests"
+OPEN = "open"
+# Attributes of the table's shape, not of the record: never read back into the model.
+_INDEX_ATTRIBUTES = frozenset({"pk", "follow_up", "open_call_by"})
 _CONFLICT_ATTEMPTS = 3
 # A racing copy is retried only this soon after the first try: the visitor's 6 s budget holds.
 _CONFLICT_RETRY_WITHIN_SECONDS = 1.0
@@ -68,18 +78,40 @@ class Cap:
 class SaveOutcome:
     request_id: str
     created: bool
+    # The stored request's deadline; for a duplicate, the first request's (None: a marker older
+    # than deadlines).
+    call_by: str | None = None
     capped_by: str | None = None
+
+
+@dataclass(frozen=True)
+class OpenRequest:
+    """What the open-requests index holds of a request: enough for the digest, nothing personal."""
+
+    id: str
+    created_at: str
+    best_time: str
+    call_by: str
+
+
+def utc_sort_key(iso_with_offset: str) -> str:
+    """A deadline as the index sorts it: UTC, ``Z``-suffixed (offsets would not sort across DST)."""
+    return utc_timestamp(datetime.fromisoformat(iso_with_offset))
 
 
 def request_item(request: StoredCallbackRequest) -> dict[str, Any]:
     """The DynamoDB item of a request, in the low-level client's attribute-value form."""
-    values = request.model_dump(mode="json", exclude_none=True)
+    values: dict[str, Any] = request.model_dump(mode="json", exclude_none=True)
+    if request.status == "new" and request.call_by:
+        values |= {"follow_up": OPEN, "open_call_by": utc_sort_key(request.call_by)}
     return aws.dynamodb_item({"pk": REQUEST_PREFIX + request.id, **values})
 
 
 def request_from_image(image: dict[str, Any]) -> StoredCallbackRequest:
     """A stored request from a deserialized item (a stream record's ``NewImage``)."""
-    return StoredCallbackRequest.model_validate({k: v for k, v in image.items() if k != "pk"})
+    return StoredCallbackRequest.model_validate(
+        {k: v for k, v in image.items() if k not in _INDEX_ATTRIBUTES}
+    )
 
 
 def _cap_update(table: str, cap: Cap, now: int) -> TransactWriteItemTypeDef:
@@ -130,6 +162,7 @@ def save_new_request(
                         {
                             "pk": f"{key.kind}#{key.digest}",
                             "request_id": request.id,
+                            "call_by": request.call_by,
                             "created_epoch": now,
                             "expires_at": now + key.window_seconds,
                             "content": key.content or None,
@@ -147,21 +180,27 @@ def save_new_request(
     for attempt in range(1, _CONFLICT_ATTEMPTS + 1):
         try:
             aws.dynamodb().transact_write_items(TransactItems=items)
-            return SaveOutcome(request_id=request.id, created=True)
+            return SaveOutcome(request_id=request.id, created=True, call_by=request.call_by)
         except ClientError as error:
             if error.response.get("Error", {}).get("Code") != "TransactionCanceledException":
                 raise StorageUnavailableError(error.response.get("Error", {}).get("Code", "")) from error
             reasons: list[Any] = list(error.response.get("CancellationReasons", []))
-            earlier = _earlier_request_id(reasons[: 1 + len(dedupe_keys)])
-            if earlier == request.id:
+            earlier = _earlier_marker(reasons[: 1 + len(dedupe_keys)])
+            if earlier and str(earlier["request_id"]["S"]) == request.id:
                 # Our own earlier try landed (its answer was lost, and the SDK or we retried).
-                return SaveOutcome(request_id=request.id, created=True)
+                return SaveOutcome(request_id=request.id, created=True, call_by=request.call_by)
             if earlier:
-                return SaveOutcome(request_id=earlier, created=False)
+                return SaveOutcome(
+                    request_id=str(earlier["request_id"]["S"]),
+                    created=False,
+                    call_by=earlier.get("call_by", {}).get("S"),
+                )
             cap_reasons = reasons[1 + len(dedupe_keys) :]
             for cap, reason in zip(caps, cap_reasons, strict=False):
                 if reason.get("Code") == "ConditionalCheckFailed":
-                    return SaveOutcome(request_id=request.id, created=False, capped_by=cap.layer)
+                    return SaveOutcome(
+                        request_id=request.id, created=False, call_by=request.call_by, capped_by=cap.layer
+                    )
             conflicted = any(reason.get("Code") == "TransactionConflict" for reason in reasons)
             late = time.monotonic() - started > _CONFLICT_RETRY_WITHIN_SECONDS
             if not conflicted or attempt == _CONFLICT_ATTEMPTS or late:
@@ -173,13 +212,13 @@ def save_new_request(
     raise StorageUnavailableError("unreachable")  # pragma: no cover
 
 
-def _earlier_request_id(reasons: list[Any]) -> str | None:
+def _earlier_marker(reasons: list[Any]) -> dict[str, Any] | None:
     # Markers follow the request in the transaction, the idempotency key's first.
     for reason in reasons[1:]:
         if reason.get("Code") == "ConditionalCheckFailed":
-            request_id = reason.get("Item", {}).get("request_id", {}).get("S")
-            if request_id:
-                return str(request_id)
+            marker: dict[str, Any] = reason.get("Item", {})
+            if marker.get("request_id", {}).get("S"):
+                return marker
     return None
 
 
@@ -214,3 +253,89 @@ def is_notified(request_id: str) -> bool:
     except (ClientError, BotoCoreError) as error:
         raise StorageUnavailableError(type(error).__name__) from error
     return "notified_at" in answer.get("Item", {})
+
+
+def get_request(request_id: str) -> StoredCallbackRequest | None:
+    """One stored request (strongly consistent), or None when there is none by that id."""
+    try:
+        answer = aws.dynamodb().get_item(
+            TableName=get_settings().table_name,
+            Key={"pk": {"S": REQUEST_PREFIX + request_id}},
+            ConsistentRead=True,
+        )
+    except (ClientError, BotoCoreError) as error:
+        raise StorageUnavailableError(type(error).__name__) from error
+    item = answer.get("Item")
+    return request_from_image(aws.plain_item(item)) if item else None
+
+
+@dataclass(frozen=True)
+class ContactOutcome:
+    """What marking a request called did: ``marked`` now, or found it already marked (or gone)."""
+
+    marked: bool
+    request: StoredCallbackRequest | None
+
+
+def mark_contacted(request_id: str, contacted_at: str) -> ContactOutcome:
+    """Set ``status = contacted`` and ``contacted_at`` unless already so; one conditional UpdateItem.
+
+    Marking takes the request out of the open-requests index. When the condition fails (a second
+    click, a colleague first), DynamoDB hands back the item as it is, with its ``contacted_at``.
+    """
+    try:
+        answer = aws.dynamodb().update_item(
+            TableName=get_settings().table_name,
+            Key={"pk": {"S": REQUEST_PREFIX + request_id}},
+            UpdateExpression="SET #status = :contacted, contacted_at = :at REMOVE follow_up, open_call_by",
+            ConditionExpression="attribute_exists(pk) AND #status = :new",
+            ExpressionAttributeNames={"#status": "status"},
+            ExpressionAttributeValues={
+                ":contacted": {"S": "contacted"},
+                ":new": {"S": "new"},
+                ":at": {"S": contacted_at},
+            },
+            ReturnValues="ALL_NEW",
+            ReturnValuesOnConditionCheckFailure="ALL_OLD",
+        )
+    except ClientError as error:
+        if error.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException":
+            item = error.response.get("Item")
+            found = request_from_image(aws.plain_item(item)) if item else None
+            return ContactOutcome(marked=False, request=found)
+        raise StorageUnavailableError(error.response.get("Error", {}).get("Code", "")) from error
+    except BotoCoreError as error:
+        raise StorageUnavailableError(type(error).__name__) from error
+    return ContactOutcome(marked=True, request=request_from_image(aws.plain_item(answer["Attributes"])))
+
+
+def open_requests_due_before(cutoff: datetime) -> list[OpenRequest]:
+    """Requests nobody has marked called whose deadline is before ``cutoff``, oldest deadline first.
+
+    A query of the sparse open-requests index (never a scan), page by page.
+    """
+    found: list[OpenRequest] = []
+    query: dict[str, Any] = {
+        "TableName": get_settings().table_name,
+        "IndexName": OPEN_REQUESTS_INDEX,
+        "KeyConditionExpression": "follow_up = :open AND open_call_by < :cutoff",
+        "ExpressionAttributeValues": {":open": {"S": OPEN}, ":cutoff": {"S": utc_timestamp(cutoff)}},
+        "ScanIndexForward": True,
+    }
+    try:
+        while True:
+            page = aws.dynamodb().query(**query)
+            for item in page.get("Items", []):
+                found.append(
+                    OpenRequest(
+                        id=item["id"]["S"],
+                        created_at=item["created_at"]["S"],
+                        best_time=item["best_time"]["S"],
+                        call_by=item["call_by"]["S"],
+                    )
+                )
+            if "LastEvaluatedKey" not in page:
+                return found
+            query["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+    except (ClientError, BotoCoreError) as error:
+        raise StorageUnavailableError(type(error).__name__) from error

@@ -113,6 +113,7 @@ def banner(stack: LocalStack, seconds: float) -> str:
             f"  origins     {', '.join(config.allowed_origins)}",
             f"  moto        {config.moto_url}  (table {TABLE_NAME}, dead-letter queue {QUEUE_NAME})",
             f"  outbox      {shown_outbox}/",
+            *(f"  schedule    {line}" for line in stack.next_schedules()),
             f"  try         {curl}",
         ]
     )

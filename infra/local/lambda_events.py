@@ -96,7 +96,11 @@ def _single_and_multi(
 
 
 def proxy_event(
-    request: IncomingRequest, resource: str, stage: str, binary_media_types: tuple[str, ...]
+    request: IncomingRequest,
+    resource: str,
+    stage: str,
+    binary_media_types: tuple[str, ...],
+    path_parameters: dict[str, str] | None = None,
 ) -> dict[str, Any]:
     """The REST API proxy event API Gateway builds for ``request`` on ``resource``."""
     now = datetime.now(UTC)
@@ -129,7 +133,7 @@ def proxy_event(
         "multiValueHeaders": multi_headers,
         "queryStringParameters": query,
         "multiValueQueryStringParameters": multi_query,
-        "pathParameters": None,
+        "pathParameters": path_parameters or None,
         "stageVariables": None,
         "requestContext": {
             "resourceId": hashlib.sha1(resource.encode(), usedforsecurity=False).hexdigest()[:6],

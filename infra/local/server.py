@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import mimetypes
+import re
 import threading
 import time
 import traceback
@@ -53,6 +54,18 @@ class Route:
     bucket: TokenBucket
 
 
+def resource_pattern(resource: str) -> re.Pattern[str]:
+    """A template path such as ``/callback-requests/{id}/contacted`` as a regex naming its parameters.
+
+    Like API Gateway, ``{name}`` matches one path segment (``{name+}`` greedy paths are not used).
+    """
+    parts = re.split(r"\{([A-Za-z0-9_]+)\}", resource)
+    pattern = "".join(
+        re.escape(part) if index % 2 == 0 else f"(?P<{part}>[^/]+)" for index, part in enumerate(parts)
+    )
+    return re.compile(f"^{pattern}$")
+
+
 class LocalApi:
     """The routes, throttles and site of one local API; the HTTP server calls ``respond``."""
 
@@ -74,6 +87,22 @@ class LocalApi:
             (route.method, route.path): Route(route.path, functions[route.function], TokenBucket(rate, burst))
             for route in spec.routes
         }
+        self._templates = [
+            (method, resource_pattern(path), route)
+            for (method, path), route in self.routes.items()
+            if "{" in path
+        ]
+
+    def route_for(self, method: str, path: str) -> tuple[Route, dict[str, str]] | None:
+        """The route of ``path`` (exact resources first, as API Gateway prefers) and its parameters."""
+        route = self.routes.get((method, path))
+        if route is not None and "{" not in route.resource:
+            return route, {}
+        for route_method, pattern, templated in self._templates:
+            match = pattern.match(path)
+            if route_method == method and match:
+                return templated, {name: unquote(value) for name, value in match.groupdict().items()}
+        return None
 
     def api_base(self, host: str | None) -> str:
         # The page's own origin when it is one of ours (localhost or 127.0.0.1), so fetches stay same-origin.
@@ -82,9 +111,9 @@ class LocalApi:
         return f"http://127.0.0.1:{self.port}"
 
     def respond(self, request: IncomingRequest) -> OutgoingResponse:
-        route = self.routes.get((request.method, request.path))
-        if route is not None:
-            return self._invoke(route, request)
+        found = self.route_for(request.method, request.path)
+        if found is not None:
+            return self._invoke(*found, request)
         if request.method in ("GET", "HEAD"):
             page = self._site_file(request.path)
             if page is not None:
@@ -93,10 +122,12 @@ class LocalApi:
         # What API Gateway answers for a path or method it has no route for.
         return gateway_error(403, "Missing Authentication Token")
 
-    def _invoke(self, route: Route, request: IncomingRequest) -> OutgoingResponse:
+    def _invoke(self, route: Route, parameters: dict[str, str], request: IncomingRequest) -> OutgoingResponse:
         if not route.bucket.take():
             return self._throttled(request)
-        event = proxy_event(request, route.resource, self.spec.stage, self.spec.binary_media_types)
+        event = proxy_event(
+            request, route.resource, self.spec.stage, self.spec.binary_media_types, parameters
+        )
         request_id = event["requestContext"]["requestId"]
         try:
             result = route.function.invoke(event)

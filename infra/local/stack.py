@@ -7,12 +7,14 @@ import secrets
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import boto3
 
 from infra.local.lambdas import LocalFunction
 from infra.local.moto_server import MotoServer, point_boto3_at
 from infra.local.outbox import Outbox
+from infra.local.schedules import Scheduler
 from infra.local.server import ApiServer, LocalApi
 from infra.local.streams import RetryPolicy, StreamPoller, local_retry_policy
 from infra.local.template import (
@@ -21,6 +23,7 @@ from infra.local.template import (
     function_specs,
     functions_dir,
     resolve,
+    schedule_specs,
     stream_source_spec,
 )
 from infra.provision import Provisioned, provision, resource_of_type
@@ -76,9 +79,11 @@ def function_environment(config: StackConfig) -> dict[str, str]:
         # Metrics are for CloudWatch; locally their JSON would drown the console (set to false to see them).
         "POWERTOOLS_METRICS_DISABLED": "true",
     }
+    # Values the template derives from deployed resources (!Sub of the API's URL): the local ones.
+    local_values = {"API_BASE_URL": config.api_base}
     for spec in function_specs().values():
         for name, value in spec.environment.items():
-            environment[name] = resolve(value, refs)
+            environment[name] = local_values[name] if name in local_values else resolve(value, refs)
     return environment
 
 
@@ -99,6 +104,7 @@ class LocalStack:
         )
         self._moto = MotoServer(config.moto_port)
         self._poller: StreamPoller | None = None
+        self._scheduler: Scheduler | None = None
         self.provisioned: Provisioned | None = None
 
     def start(self) -> None:
@@ -135,6 +141,8 @@ class LocalStack:
             dead_letter_queue_url=self.provisioned.dead_letter_queue_url,
         )
         self._poller.start()
+        self._scheduler = Scheduler(schedule_specs(), lambda name, event: self.functions[name].invoke(event))
+        self._scheduler.start()
         self._api.start()
 
     def _retry_policy(self, template_retries: int) -> RetryPolicy:
@@ -160,7 +168,18 @@ class LocalStack:
                 # Answered as a 502 (API) or a failed batch (stream) until the module exists.
                 print(f"warning: {function.name} ({function.spec.handler}) cannot be imported yet: {error}")
 
+    def next_schedules(self) -> list[str]:
+        """``DigestFunction at 2026-12-02T08:00:00-06:00`` for each schedule, in its own time zone."""
+        if self._scheduler is None:
+            return []
+        return [
+            f"{schedule.function} at {when.astimezone(ZoneInfo(schedule.time_zone)).isoformat()}"
+            for schedule, when in sorted(self._scheduler.next_firings().items(), key=lambda item: item[1])
+        ]
+
     def stop(self) -> None:
+        if self._scheduler is not None:
+            self._scheduler.stop()
         self._api.stop()
         if self._poller is not None:
             self._poller.stop()

@@ -196,3 +196,20 @@ def stream_source_spec() -> StreamSourceSpec:
         bisect_on_error=bool(props.get("BisectBatchOnFunctionError", False)),
         report_batch_item_failures="ReportBatchItemFailures" in props.get("FunctionResponseTypes", []),
     )
+
+
+def schedule_specs() -> list[Any]:
+    """The template's ScheduleV2 events (EventBridge Scheduler), for the local scheduler."""
+    from infra.local.schedules import Schedule
+
+    return [
+        Schedule(
+            function=name,
+            expression=resolve(event["Properties"]["ScheduleExpression"], {}),
+            time_zone=resolve(event["Properties"].get("ScheduleExpressionTimezone", "UTC"), {}),
+            input=str(event["Properties"].get("Input", "{}")),
+        )
+        for name, props in _functions().items()
+        for event in props.get("Events", {}).values()
+        if event["Type"] == "ScheduleV2"
+    ]

@@ -57,6 +57,7 @@ def test_given_the_functions_then_both_ship_one_code_directory_on_python_313_arm
     assert {props["Handler"] for props in functions.values()} == {
         "callbacks.intake.lambda_handler",
         "callbacks.notify.lambda_handler",
+        "callbacks.digest.lambda_handler",
     }
     assert all("CodeUri" not in props and "Layers" not in props for props in functions.values())
     for props in functions.values():
@@ -73,6 +74,8 @@ def test_given_the_api_then_it_routes_the_contract_and_throttles() -> None:
         ("POST", "/callback-requests"),
         ("OPTIONS", "/callback-requests"),
         ("GET", "/callback-form.js"),
+        ("GET", "/callback-requests/{id}/contacted"),
+        ("POST", "/callback-requests/{id}/contacted"),
     } == routes
     assert api["MethodSettings"][0]["ThrottlingRateLimit"] == {"Ref": "ThrottleRateLimit"}
     assert api["MethodSettings"][0]["ThrottlingBurstLimit"] == {"Ref": "ThrottleBurstLimit"}
@@ -84,10 +87,11 @@ def test_given_the_intake_function_then_it_may_only_write_its_table_and_read_its
     statements = resource("IntakeFunction")["Properties"]["Policies"][0]["Statement"]
 
     table, secrets = statements
-    # Puts (the request, its markers) and Updates (the spam caps) in one TransactWriteItems.
+    # Puts (the request, its markers) and Updates (the spam caps) in one TransactWriteItems; the
+    # mark-as-called page reads a request (GetItem) and marks it (UpdateItem).
     assert table == {
         "Effect": "Allow",
-        "Action": ["dynamodb:PutItem", "dynamodb:UpdateItem"],
+        "Action": ["dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:GetItem"],
         "Resource": {"Fn::GetAtt": ["CallbackRequestsTable", "Arn"]},
     }
     assert secrets["Action"] == "ssm:GetParameter"
@@ -95,6 +99,51 @@ def test_given_the_intake_function_then_it_may_only_write_its_table_and_read_its
     assert "${SigningSecretParameter}" in signing["Fn::Sub"]
     assert turnstile["Fn::If"][0] == "HasTurnstile"
     assert not any("Delete" in str(statement) or "*" in str(statement["Action"]) for statement in statements)
+
+
+SECRET_ARN = {
+    "Fn::Sub": "arn:${AWS::Partition}:ssm:${AWS::Region}:${AWS::AccountId}:parameter${SigningSecretParameter}"
+}
+
+
+def test_given_the_links_then_they_are_signed_with_the_one_signing_secret(
+    template: dict[str, Any],
+) -> None:
+    assert not [r for r in template["Resources"].values() if r["Type"].startswith("AWS::SSM::")]
+    for name in ("IntakeFunction", "NotifyFunction", "DigestFunction"):
+        env = resource(name)["Properties"]["Environment"]["Variables"]
+        assert env["SIGNING_SECRET_PARAMETER"] == {"Ref": "SigningSecretParameter"}
+
+
+def test_given_the_open_requests_index_then_it_is_sparse_and_projects_nothing_personal() -> None:
+    _, table = resource_of_type("AWS::DynamoDB::Table")
+    [index] = [i for i in table["Properties"]["GlobalSecondaryIndexes"] if i["IndexName"] == "OpenRequests"]
+
+    assert [key["AttributeName"] for key in index["KeySchema"]] == ["follow_up", "open_call_by"]
+    assert index["Projection"]["ProjectionType"] == "INCLUDE"
+    assert set(index["Projection"]["NonKeyAttributes"]) <= {"id", "created_at", "best_time", "call_by"}
+
+
+def test_given_the_digest_then_it_runs_at_8_and_13_office_time_and_may_only_query_the_open_index() -> None:
+    digest = resource("DigestFunction")["Properties"]
+    [schedule] = [event["Properties"] for event in digest["Events"].values() if event["Type"] == "ScheduleV2"]
+    statements = digest["Policies"][0]["Statement"]
+    actions = {json.dumps(statement["Action"]): statement for statement in statements}
+
+    assert schedule["ScheduleExpression"] == "cron(0 8,13 * * ? *)"
+    assert schedule["ScheduleExpressionTimezone"] == {"Ref": "OfficeTimeZone"}
+    assert json.loads(schedule["Input"]) == {"scheduled_time": "<aws.scheduler.scheduled-time>"}
+    assert set(actions) == {'"dynamodb:Query"', '"ssm:GetParameter"', '"ses:SendEmail"'}
+    assert actions['"dynamodb:Query"']["Resource"] == {
+        "Fn::Sub": "${CallbackRequestsTable.Arn}/index/OpenRequests"
+    }
+    assert actions['"ssm:GetParameter"']["Resource"] == SECRET_ARN
+    assert actions['"ses:SendEmail"']["Condition"] == {
+        "StringEquals": {"ses:FromAddress": {"Ref": "SenderEmail"}}
+    }
+    for name in ("NotifyFunction", "DigestFunction"):
+        base = resource(name)["Properties"]["Environment"]["Variables"]["API_BASE_URL"]
+        assert base == {"Fn::Sub": "https://${CallbackApi}.execute-api.${AWS::Region}.${AWS::URLSuffix}/v1"}
 
 
 def test_given_the_access_log_format_then_it_is_json_naming_the_stage_without_body_query_or_address() -> None:
@@ -155,6 +204,7 @@ def _notifier_statements() -> list[dict[str, Any]]:
 def test_given_the_notifier_then_it_may_send_only_from_the_sender_and_only_update_the_table() -> None:
     actions = {json.dumps(statement["Action"]): statement for statement in _notifier_statements()}
 
+    assert actions['"ssm:GetParameter"']["Resource"] == SECRET_ARN
     assert actions['["dynamodb:UpdateItem", "dynamodb:GetItem"]']["Resource"] == {
         "Fn::GetAtt": ["CallbackRequestsTable", "Arn"]
     }
@@ -190,6 +240,7 @@ def test_given_the_notifier_then_it_reads_only_its_own_tables_stream() -> None:
         "dynamodb:GetItem",
         "ses:SendEmail",
         "sqs:SendMessage",
+        "ssm:GetParameter",
     }
 
 

@@ -189,6 +189,8 @@ def test_given_the_honeypot_is_filled_then_no_dynamodb_call_is_made(accept: str,
         bot = invoke(form_event({**VALID, "website": "http://cheap-pills.example"}, accept=accept))
 
     assert bot.status == status
+    if status == 201:  # a receipt like a person's, deadline included
+        assert bot.json()["call_by_text"].startswith("We will call you by ")
     assert counter.calls == []
 
 

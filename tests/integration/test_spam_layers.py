@@ -20,6 +20,7 @@ import pytest
 from pytest_socket import enable_socket, socket_allow_hosts
 
 from callbacks import aws
+from callbacks.models.api import CallbackRequestReceipt
 from infra.provision import Provisioned
 from tests.conftest import load_event
 from tests.integration.helpers import (
@@ -75,7 +76,7 @@ def posted_after(seconds: float, fields: dict[str, Any], **kwargs: Any) -> Answe
 
 def same_as_a_person_gets(answer: Answer) -> None:
     assert answer.status == 201
-    assert set(answer.json()) == {"id", "status"}
+    assert set(answer.json()) == set(CallbackRequestReceipt.model_fields)
     assert answer.json()["status"] == "received"
 
 

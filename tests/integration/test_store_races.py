@@ -63,7 +63,7 @@ def test_given_our_own_first_try_landed_then_a_retry_meeting_its_markers_is_stor
     with mock.patch.object(aws.dynamodb(), "transact_write_items", side_effect=answers):
         outcome = save()
 
-    assert outcome == store.SaveOutcome(request_id="new-id", created=True)
+    assert (outcome.request_id, outcome.created) == ("new-id", True)
 
 
 def test_given_conflicts_that_do_not_clear_then_storage_is_unavailable() -> None:

@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfoNotFoundError
 
 import pytest
 
-from callbacks import mailer
+from callbacks import mailer, office
 from callbacks.mailer import (
     BEST_TIME_LABELS,
     INTEREST_LABELS,
@@ -234,7 +234,7 @@ def test_given_no_time_zone_database_when_shown_then_time_is_utc_rather_than_no_
     def missing(key: str) -> None:
         raise ZoneInfoNotFoundError(key)
 
-    monkeypatch.setattr(mailer, "ZoneInfo", missing)
+    monkeypatch.setattr(office, "ZoneInfo", missing)
 
     assert office_time(parse_timestamp("2026-07-01T15:00:00Z")) == "Wed, Jul 1, 2026 at 3:00 PM UTC"
 
@@ -269,3 +269,64 @@ def test_given_any_request_when_rendered_then_html_is_one_phone_friendly_column(
     assert "<table" not in page
     assert "<style" not in page
     assert re.search(r'<a href="tel:[^"]+" style="display:block;[^"]*padding:16px', page)
+
+
+# --- the call-back deadline and the mark-as-called link -----------------------------------------
+
+MARK_URL = (
+    "https://api.example/v1/callback-requests/3f2a9c1e-7b4d-4e8a-9c0f-1a2b3c4d5e6f/contacted?token=1.a_b"
+)
+
+
+def with_deadline(call_by: str = "2026-11-24T12:00:00-06:00", **fields: Any) -> StoredCallbackRequest:
+    return stored(**fields).model_copy(update={"call_by": call_by})
+
+
+def test_given_a_deadline_then_the_subject_window_says_by_when_and_nothing_personal() -> None:
+    alert = render_staff_alert(with_deadline(), Settings())
+
+    assert alert.subject == "Call-back request 3F2A9C1E - call in the morning, by Tue Nov 24, noon"
+    assert "Jane" not in alert.subject
+
+
+def test_given_a_deadline_then_both_parts_of_the_body_show_it() -> None:
+    alert = render_staff_alert(with_deadline("2026-11-27T17:00:00-06:00", best_time="anytime"), Settings())
+
+    assert "Call by: Friday, November 27 at 5 pm" in alert.text
+    assert "Call by" in alert.html
+    assert "<strong>Friday, November 27 at 5 pm</strong>" in alert.html
+
+
+def test_given_a_mark_called_link_then_both_parts_carry_it_escaped_in_html() -> None:
+    alert = render_staff_alert(with_deadline(), Settings(), mark_called_url=MARK_URL)
+
+    assert MARK_URL in alert.text.splitlines()
+    assert f'href="{html.escape(MARK_URL, quote=True)}"' in alert.html
+    assert ">Mark as called</a>" in alert.html
+    assert "token" not in alert.subject
+
+
+def test_given_no_link_then_no_button_and_the_alert_still_renders() -> None:
+    alert = render_staff_alert(with_deadline(), Settings(), mark_called_url=None)
+
+    assert "Mark as called" not in alert.html
+    assert "mark it as called" not in alert.text
+
+
+@pytest.mark.parametrize(
+    ("minutes", "words"),
+    [
+        (0, "0 minutes late"),
+        (1, "1 minute late"),
+        (59, "59 minutes late"),
+        (60, "1 hour late"),
+        (61, "1 hour late"),
+        (24 * 60, "1 day late"),
+        (25 * 60, "1 day 1 hour late"),
+        (3 * 24 * 60 + 20 * 60 + 59, "3 days 20 hours late"),
+    ],
+)
+def test_given_how_late_a_request_is_then_the_digest_says_it_in_words(minutes: int, words: str) -> None:
+    from datetime import timedelta
+
+    assert mailer.how_late(timedelta(minutes=minutes)) == words

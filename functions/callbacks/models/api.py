@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 from pydantic_core import ErrorDetails
 
 from callbacks.models.form import FIELD_MESSAGES, REQUIRED_MESSAGES
@@ -15,6 +15,8 @@ class CallbackRequestReceipt(BaseModel):
 
     id: str
     status: Literal["received"] = "received"
+    call_by: str = Field(description="When the office will have called back: ISO 8601 with offset")
+    call_by_text: str = Field(description="The same, as a sentence: We will call you by Tuesday, ...")
 
 
 class FieldProblem(BaseModel):

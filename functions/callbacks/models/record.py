@@ -22,6 +22,16 @@ def parse_timestamp(value: str) -> datetime:
     return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment
 
 
+REFERENCE_LENGTH = 8
+
+
+def reference(request_id: str) -> str:
+    """A short reference a person can say on the phone: the id's first characters."""
+    return "".join(char for char in request_id if char.isascii() and char.isalnum())[
+        :REFERENCE_LENGTH
+    ].upper()
+
+
 class ConsentRecord(BaseModel):
     """What the visitor agreed to, when, on which page and from which address."""
 
@@ -54,3 +64,7 @@ class StoredCallbackRequest(BaseModel):
     correlation_id: str | None = None
     notified_at: str | None = None
     ses_message_id: str | None = None
+    # When the office promised to call (ISO 8601 with the office's offset; deadline.py), and when
+    # someone marked it called. Optional: records stored before the deadline existed still load.
+    call_by: str | None = None
+    contacted_at: str | None = None

@@ -128,14 +128,15 @@
     if (first) first.focus();
   };
 
-  const confirm = (form, state) => {
+  const confirm = (form, state, receipt) => {
     const when = WHEN[(form.elements.namedItem("best_time") || {}).value] || "as soon as we can";
     const phone = form.elements.namedItem("phone").value.trim();
     const title = document.createElement("strong");
     title.textContent = "Thank you — we received your request.";
+    const by = receipt && receipt.call_by_text ? ` ${receipt.call_by_text}` : ""; // the API's deadline
     for (const child of Array.from(form.children)) if (child !== state.status) child.remove();
     say(state, "success", title, ...callUs(`Our office in Tupelo will call you back at ${phone} ` +
-      `${when}, during office hours. If you would like to talk sooner, call us at`));
+      `${when}, during office hours.${by} If you would like to talk sooner, call us at`));
     state.status.focus({ preventScroll: true });
     const still = matchMedia("(prefers-reduced-motion: reduce)").matches;
     state.status.scrollIntoView({ block: "nearest", behavior: still ? "auto" : "smooth" });
@@ -166,7 +167,7 @@
     }
     clearTimeout(timer);
     form.removeAttribute("aria-busy");
-    if (response && response.ok) return confirm(form, state);
+    if (response && response.ok) return confirm(form, state, body);
     state.sending = false; // the retry keeps the same key: the API stores one request
     button.disabled = false;
     button.textContent = label;
