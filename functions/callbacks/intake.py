@@ -16,15 +16,15 @@ from aws_lambda_powertools.event_handler import APIGatewayRestResolver, CORSConf
 from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.event_handler.openapi.params import Body, Header
 from aws_lambda_powertools.logging import correlation_paths
-from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.metrics import MetricUnit, single_metric
 from aws_lambda_powertools.utilities.data_classes import APIGatewayProxyEvent
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from callbacks import http_errors
 from callbacks.http_errors import JSON, MAX_BODY_BYTES, wants_page
 from callbacks.models.api import CallbackRequestReceipt, ErrorBody
-from callbacks.models.form import IDEMPOTENCY_KEY_REGEX, CallbackRequestIn
-from callbacks.observability import logger, metrics
+from callbacks.models.form import IDEMPOTENCY_KEY_REGEX, CallbackRequestIn, new_area_code
+from callbacks.observability import METRICS_NAMESPACE, SERVICE, logger, metrics
 from callbacks.registration import Arrival, register_callback_request
 from callbacks.settings import get_settings
 
@@ -88,10 +88,30 @@ def create_callback_request(
     elif outcome.created:
         metrics.add_metric(name="CallbackRequestStored", unit=MetricUnit.Count, value=1)
         logger.info("callback_request_stored", extra={"request_id": outcome.request_id})
+        _count_new_area_code(request.phone, outcome.request_id)
     else:
         metrics.add_metric(name="CallbackRequestDuplicate", unit=MetricUnit.Count, value=1)
         logger.info("callback_request_duplicate", extra={"request_id": outcome.request_id})
     return _received(outcome.request_id, outcome.created)
+
+
+def _count_new_area_code(phone: str, request_id: str) -> None:
+    """``PhoneAreaCodeUnknown`` by area code: the phone library's data is behind (471 in 2026).
+
+    Three digits shared by a region's hundreds of thousands of lines: an area code is not personal.
+    """
+    area_code = new_area_code(phone)
+    if area_code is None:
+        return
+    with single_metric(
+        name="PhoneAreaCodeUnknown",
+        unit=MetricUnit.Count,
+        value=1,
+        namespace=METRICS_NAMESPACE,
+        default_dimensions={"service": SERVICE},
+    ) as metric:
+        metric.add_dimension(name="area_code", value=area_code)
+    logger.info("phone_area_code_unknown", extra={"request_id": request_id, "area_code": area_code})
 
 
 @cache

@@ -98,8 +98,17 @@ def readable_phone(e164: str) -> str:
     return str(phonenumbers.format_number(number, style))
 
 
-def tel_href(e164: str) -> str:
-    return "tel:" + "".join(char for char in e164 if char == "+" or char.isdigit())
+def tel_href(e164: str, extension: str | None = None) -> str:
+    """``tel:+16623776290``, with RFC 3966's ``;ext=12`` when the visitor gave an extension."""
+    number = "tel:" + "".join(char for char in e164 if char == "+" or char.isdigit())
+    digits = "".join(char for char in extension or "" if char.isdigit())
+    return f"{number};ext={digits}" if digits else number
+
+
+def phone_for_reading(request: StoredCallbackRequest) -> str:
+    """(662) 377-6290 ext. 12: the number as staff read it, its extension never dropped."""
+    phone = readable_phone(request.phone)
+    return f"{phone} ext. {request.phone_extension}" if request.phone_extension else phone
 
 
 def office_time(moment: datetime) -> str:
@@ -161,7 +170,8 @@ def _html_row(label: str, value_html: str, *, isolate: bool = False) -> str:
 
 def render_staff_alert(request: StoredCallbackRequest, settings: Settings) -> StaffAlert:
     """The email about ``request``; ``settings.email_include_details`` decides on message and interest."""
-    phone = readable_phone(request.phone)
+    phone = phone_for_reading(request)
+    call = tel_href(request.phone, request.phone_extension)
     received = office_time(parse_timestamp(request.created_at))
     best_time = BEST_TIME_LABELS[request.best_time]
     reply_to = reply_to_address(request.email)
@@ -175,7 +185,7 @@ def render_staff_alert(request: StoredCallbackRequest, settings: Settings) -> St
         "",
         f"Name: {request.name}",
         f"Phone: {phone}",
-        f"Call: {tel_href(request.phone)}",
+        f"Call: {call}",
         f"Best time: {best_time}",
     ]
     if interest:
@@ -217,7 +227,7 @@ def render_staff_alert(request: StoredCallbackRequest, settings: Settings) -> St
         reference=esc(reference(request.id)),
         received=esc(received),
         name=esc(request.name),
-        tel_href=esc(tel_href(request.phone), quote=True),
+        tel_href=esc(call, quote=True),
         phone=esc(phone),
         rows="\n".join(rows),
         request_id=esc(request.id),

@@ -56,7 +56,9 @@ def _digest(*parts: str) -> str:
 def content_fingerprint(request: CallbackRequestIn) -> str:
     """What makes two submissions the same request: phone, name, interest and message."""
     message = " ".join((request.message or "").split())
-    return _digest(request.phone, " ".join(request.name.casefold().split()), request.interest.value, message)
+    phone = request.phone + (f";ext={request.phone_extension}" if request.phone_extension else "")
+    interest = request.interest.value if request.interest else ""
+    return _digest(phone, " ".join(request.name.casefold().split()), interest, message)
 
 
 def dedupe_keys(request: CallbackRequestIn, idempotency_key: str | None) -> list[store.DedupeKey]:
@@ -76,6 +78,7 @@ def stored_record(
         id=request_id,
         created_at=created_at,
         **request.model_dump(include=_STORED_FIELDS),
+        phone_extension=request.phone_extension,
         consent=ConsentRecord(
             agreed_at=created_at, source_url=request.source_url, ip_address=arrival.ip_address
         ),

@@ -49,6 +49,7 @@ def stored(**fields: Any) -> StoredCallbackRequest:
         created_at=created_at,
         name=valid.name,
         phone=valid.phone,
+        phone_extension=valid.phone_extension,
         email=valid.email,
         best_time=valid.best_time,
         interest=valid.interest,
@@ -245,6 +246,8 @@ def test_given_no_time_zone_database_when_shown_then_time_is_utc_rather_than_no_
         ("(662) 377-6290", "(662) 377-6290", "tel:+16623776290"),
         ("+1 416 555 0199", "(416) 555-0199", "tel:+14165550199"),
         ("+44 20 7946 0958", "+44 20 7946 0958", "tel:+442079460958"),
+        ("(662) 377-6290 ext. 12", "(662) 377-6290 ext. 12", "tel:+16623776290;ext=12"),
+        ("471-201-2345 x7", "(471) 201-2345 ext. 7", "tel:+14712012345;ext=7"),
     ],
 )
 def test_given_phone_when_rendered_then_readable_and_a_tel_link(phone: str, shown: str, href: str) -> None:

@@ -44,6 +44,8 @@ class StoredCallbackRequest(BaseModel):
     status: Literal["new", "contacted"] = "new"
     name: str
     phone: str
+    # The extension typed after the number (digits only), dialled after the call connects.
+    phone_extension: str | None = None
     email: str | None = None
     best_time: BestTime
     interest: Interest

@@ -1,0 +1,127 @@
+"""Issue 16 through the intake handler against moto: real Tupelo visitors are stored as they are.
+
+Tupelo's new 471 numbers, US territories, names with a comma or an ampersand, no treatment chosen,
+an extension kept, a honeypot catch kept briefly, a page address stripped of its query.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import boto3
+import pytest
+
+from infra.provision import Provisioned
+from tests.integration.helpers import VALID, form_event, invoke, json_event, requests_in
+
+pytestmark = pytest.mark.usefixtures("moto_aws")
+
+
+@pytest.fixture
+def dynamodb() -> Any:
+    return boto3.client("dynamodb")
+
+
+def metrics_named(output: str, name: str) -> list[dict[str, Any]]:
+    blobs = [json.loads(line) for line in output.splitlines() if line.startswith("{") and '"_aws"' in line]
+    return [blob for blob in blobs if name in blob]
+
+
+# --- phone numbers ------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("typed", "e164"),
+    [
+        ("(471) 201-2345", "+14712012345"),
+        ("(787) 722-1234", "+17877221234"),
+        ("340 776 1234", "+13407761234"),
+        ("(671) 472-1234", "+16714721234"),
+    ],
+    ids=["tupelo-471", "puerto-rico", "us-virgin-islands", "guam"],
+)
+def test_given_a_tupelo_471_or_territory_number_when_posted_then_201_and_stored(
+    typed: str, e164: str, dynamodb: Any, moto_aws: Provisioned
+) -> None:
+    answer = invoke(form_event({**VALID, "phone": typed}))
+
+    assert answer.status == 201, answer.body
+    assert [item["phone"]["S"] for item in requests_in(dynamodb, moto_aws.table_name)] == [e164]
+
+
+def test_given_a_471_number_then_its_area_code_is_counted_as_unknown_and_nothing_personal(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    # Given a number in the area code newer than the phone library's data
+    invoke(json_event({**VALID, "phone": "(471) 840-5512"}))
+
+    # Then one PhoneAreaCodeUnknown names the area code only
+    output = capsys.readouterr().out
+    counted = metrics_named(output, "PhoneAreaCodeUnknown")
+    assert len(counted) == 1
+    assert counted[0]["area_code"] == "471"
+    assert counted[0]["service"] == "callback-requests"
+    assert "840" not in json.dumps(counted[0])
+    assert "5512" not in output
+
+
+def test_given_a_number_the_library_knows_then_no_unknown_area_code_is_counted(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    invoke(json_event(VALID))
+
+    assert metrics_named(capsys.readouterr().out, "PhoneAreaCodeUnknown") == []
+
+
+@pytest.mark.parametrize("typed", ["900-555-1234", "+44 871 234 5678"])
+def test_given_a_premium_rate_number_then_422_saying_why(typed: str) -> None:
+    answer = invoke(json_event({**VALID, "phone": typed}))
+
+    assert answer.status == 422
+    assert answer.json()["errors"] == [
+        {
+            "field": "phone",
+            "message": "Please enter a number we can call at the normal rate: we cannot call "
+            "premium-rate or shared-cost numbers.",
+        }
+    ]
+
+
+def test_given_an_extension_then_it_is_stored_beside_the_number(dynamodb: Any, moto_aws: Provisioned) -> None:
+    answer = invoke(form_event({**VALID, "phone": "(662) 377-6290 ext. 12"}))
+
+    assert answer.status == 201
+    item = requests_in(dynamodb, moto_aws.table_name)[0]
+    assert item["phone"]["S"] == "+16623776290"
+    assert item["phone_extension"]["S"] == "12"
+
+
+def test_given_the_same_number_with_another_extension_then_a_new_request_not_a_duplicate() -> None:
+    first = invoke(json_event({**VALID, "phone": "662-377-6290 x12"}))
+    second = invoke(json_event({**VALID, "phone": "662-377-6290 x14"}))
+
+    assert (first.status, second.status) == (201, 201)
+    assert first.json()["id"] != second.json()["id"]
+
+
+# --- names --------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("name", ["Doe, Jane", "John & Mary Smith"])
+def test_given_a_name_with_a_comma_or_an_ampersand_then_201_and_stored_as_typed(
+    name: str, dynamodb: Any, moto_aws: Provisioned
+) -> None:
+    assert invoke(form_event({**VALID, "name": name})).status == 201
+    assert requests_in(dynamodb, moto_aws.table_name)[0]["name"]["S"] == name
+
+
+@pytest.mark.parametrize("name", [".", "-", "'"])
+def test_given_punctuation_alone_as_a_name_then_422_and_nothing_stored(
+    name: str, dynamodb: Any, moto_aws: Provisioned
+) -> None:
+    answer = invoke(json_event({**VALID, "name": name}))
+
+    assert answer.status == 422
+    assert [problem["field"] for problem in answer.json()["errors"]] == ["name"]
+    assert requests_in(dynamodb, moto_aws.table_name) == []
