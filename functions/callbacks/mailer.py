@@ -44,7 +44,10 @@ INTEREST_LABELS = {
     Interest.SCARS_BURNS: "Scars and burns",
     Interest.STRETCH_MARKS: "Stretch marks",
     Interest.OTHER: "Something else",
+    Interest.NOT_SURE: "Not sure yet",
 }
+# A request without an interest: the visitor chose none, and none is made up for them.
+INTEREST_NOT_SPECIFIED = "Not specified"
 _WINDOWS = {
     BestTime.MORNING: "call in the morning",
     BestTime.AFTERNOON: "call in the afternoon",
@@ -176,7 +179,9 @@ def render_staff_alert(request: StoredCallbackRequest, settings: Settings) -> St
     best_time = BEST_TIME_LABELS[request.best_time]
     reply_to = reply_to_address(request.email)
     details = settings.email_include_details
-    interest = INTEREST_LABELS[request.interest] if details else None
+    interest = (
+        (INTEREST_LABELS[request.interest] if request.interest else INTEREST_NOT_SPECIFIED) if details else None
+    )
     message = request.message if details and request.message else None
     link = _web_link(request.source_url)
 

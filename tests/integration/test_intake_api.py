@@ -108,7 +108,7 @@ def test_given_optional_fields_left_out_then_defaults_apply_and_nothing_empty_is
     assert answer.status == 201
     item = stored(dynamodb, moto_aws.table_name)[0]
     assert item["best_time"]["S"] == "anytime"
-    assert item["interest"]["S"] == "fractional-co2-laser"
+    assert "interest" not in item  # nobody chose a treatment: none is recorded
     assert item["phone"]["S"] == "+442079460958"
     assert "email" not in item
     assert "message" not in item

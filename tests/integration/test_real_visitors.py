@@ -125,3 +125,23 @@ def test_given_punctuation_alone_as_a_name_then_422_and_nothing_stored(
     assert answer.status == 422
     assert [problem["field"] for problem in answer.json()["errors"]] == ["name"]
     assert requests_in(dynamodb, moto_aws.table_name) == []
+
+
+# --- interest -----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("interest", [None, ""], ids=["left-out", "empty"])
+def test_given_no_interest_when_posted_then_the_record_holds_none(
+    interest: str | None, dynamodb: Any, moto_aws: Provisioned
+) -> None:
+    fields = {key: value for key, value in VALID.items() if key != "interest"}
+    if interest is not None:
+        fields["interest"] = interest
+
+    assert invoke(form_event(fields)).status == 201
+    assert "interest" not in requests_in(dynamodb, moto_aws.table_name)[0]
+
+
+def test_given_not_sure_yet_then_it_is_stored_as_not_sure(dynamodb: Any, moto_aws: Provisioned) -> None:
+    assert invoke(form_event({**VALID, "interest": "not-sure"})).status == 201
+    assert requests_in(dynamodb, moto_aws.table_name)[0]["interest"]["S"] == "not-sure"

@@ -15,7 +15,7 @@ import pytest
 from pydantic import ValidationError
 
 from callbacks.mailer import BEST_TIME_LABELS, INTEREST_LABELS
-from callbacks.models.choices import BestTime, Interest
+from callbacks.models.choices import BestTime
 from callbacks.models.form import (
     CONSENT_TEXT,
     EMAIL_MAX,
@@ -130,13 +130,14 @@ def test_every_contract_field_is_a_control_of_the_form(page: str) -> None:
 def test_choices_are_the_models_values_labels_and_defaults(page: str) -> None:
     found = controls(page)
     for name, labels, default in (
-        ("best_time", BEST_TIME_LABELS, BestTime.ANYTIME),
-        ("interest", INTEREST_LABELS, Interest.FRACTIONAL_CO2_LASER),
+        ("best_time", BEST_TIME_LABELS, [BestTime.ANYTIME]),
+        # No treatment is chosen for the visitor: nothing is pre-selected.
+        ("interest", INTEREST_LABELS, []),
     ):
         radios = found[name]
         assert [r.attrs["value"] for r in radios] == [str(v) for v in labels]
         assert [squash(r.ancestors[-1].text) for r in radios] == list(labels.values())
-        assert [r.attrs["value"] for r in radios if "checked" in r.attrs] == [default]
+        assert [r.attrs["value"] for r in radios if "checked" in r.attrs] == default
         fieldset = next(a for a in radios[0].ancestors if a.tag == "fieldset")
         assert any(e.tag == "legend" for e in parse(page) if fieldset in e.ancestors)
 

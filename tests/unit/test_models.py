@@ -301,15 +301,20 @@ def test_given_another_best_time_then_the_choices_are_named() -> None:
         "scars-burns",
         "stretch-marks",
         "other",
+        "not-sure",
     ],
 )
 def test_given_an_interest_then_it_is_accepted(typed: str) -> None:
-    assert valid(interest=typed).interest.value == typed
+    interest = valid(interest=typed).interest
+
+    assert interest is not None
+    assert interest.value == typed
 
 
-def test_given_no_interest_then_fractional_co2_laser() -> None:
-    assert valid().interest.value == "fractional-co2-laser"
-    assert valid(interest="").interest.value == "fractional-co2-laser"
+@pytest.mark.parametrize("typed", ["", None])
+def test_given_no_interest_then_none_is_recorded_not_a_treatment_by_default(typed: Any) -> None:
+    assert valid().interest is None
+    assert valid(interest=typed).interest is None
 
 
 def test_given_another_interest_then_a_readable_problem() -> None:

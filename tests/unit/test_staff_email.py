@@ -185,6 +185,27 @@ def test_given_email_that_cannot_be_a_header_when_rendered_then_body_shows_it_in
     assert "zoë@example.com" in alert.html
 
 
+@pytest.mark.parametrize("interest", [None, ""])
+def test_given_no_interest_when_rendered_then_not_specified_and_no_treatment_made_up(interest: Any) -> None:
+    # Given a visitor who chose no treatment
+    request = stored(interest=interest)
+    assert request.interest is None
+
+    # When the office is emailed
+    alert = render(request)
+
+    # Then both parts say it was not specified, and name no treatment
+    assert "Interested in: Not specified" in alert.text
+    assert "Not specified" in visible_text(alert.html)
+    for label in INTEREST_LABELS.values():
+        assert label not in alert.text
+        assert label not in visible_text(alert.html)
+
+
+def test_given_not_sure_when_rendered_then_not_sure_yet() -> None:
+    assert "Interested in: Not sure yet" in render(stored(interest="not-sure")).text
+
+
 def test_given_details_disabled_when_rendered_then_message_and_interest_are_left_out() -> None:
     request = stored(message="Secret words about my scars", interest="scars-burns")
 

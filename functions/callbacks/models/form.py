@@ -203,7 +203,10 @@ class CallbackRequestIn(BaseModel):
     ]
     email: Annotated[str | None, Field(max_length=EMAIL_MAX)] = None
     best_time: BestTime = BestTime.ANYTIME
-    interest: Interest = Interest.FRACTIONAL_CO2_LASER
+    interest: Annotated[
+        Interest | None,
+        Field(description="optional, no default: a request without one is stored as not specified"),
+    ] = None
     message: Annotated[str | None, Field(description=f"at most {MESSAGE_MAX} characters")] = None
     consent: Annotated[bool, Field(description="must be true: JSON true, or on/true/yes/1 in a form")]
     source_url: Annotated[str | None, Field(max_length=SOURCE_URL_MAX)] = None
@@ -232,7 +235,8 @@ class CallbackRequestIn(BaseModel):
             honeypot = data.pop("website", None)
             if honeypot is not None and str(honeypot).strip():
                 return cls.model_construct(name="", phone="", consent=False, website=str(honeypot))
-            # An untouched <select> may post "" for "no preference": the default applies.
+            # An untouched <select> may post "" for "no preference": best time's default applies,
+            # and no interest is recorded.
             for choice in ("best_time", "interest"):
                 if data.get(choice, "") in ("", None):
                     data.pop(choice, None)

@@ -48,7 +48,8 @@ class StoredCallbackRequest(BaseModel):
     phone_extension: str | None = None
     email: str | None = None
     best_time: BestTime
-    interest: Interest
+    # None: the visitor chose nothing (shown as "Not specified"), never a treatment by default.
+    interest: Interest | None = None
     message: str | None = None
     source_url: str | None = None
     consent: ConsentRecord
