@@ -179,9 +179,8 @@ def render_staff_alert(request: StoredCallbackRequest, settings: Settings) -> St
     best_time = BEST_TIME_LABELS[request.best_time]
     reply_to = reply_to_address(request.email)
     details = settings.email_include_details
-    interest = (
-        (INTEREST_LABELS[request.interest] if request.interest else INTEREST_NOT_SPECIFIED) if details else None
-    )
+    interest_label = INTEREST_LABELS[request.interest] if request.interest else INTEREST_NOT_SPECIFIED
+    interest = interest_label if details else None
     message = request.message if details and request.message else None
     link = _web_link(request.source_url)
 
