@@ -59,6 +59,10 @@ _MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct",
 # An address SES accepts in a header: printable ASCII, no spaces, separators or brackets.
 _HEADER_SAFE_ADDRESS = re.compile(r"[!#-'*+\-/-9=?A-Z^-~.]+@[A-Za-z0-9.-]+")
 _LINE_BREAKS = re.compile(r"\r\n|\r|\n")
+EMAIL_LABEL = "Email (as typed, not verified)"
+NOT_OURS = "(not the practice's site)"
+# What the visitor agreed to, and so all the email invites: a call back at this number.
+CONSENT_NOTE = "The visitor agreed to be called back at this number about this request."
 
 
 class StaffAlertNotSentError(Exception):
@@ -140,14 +144,21 @@ def reply_to_address(email: str | None) -> str | None:
     return address if _HEADER_SAFE_ADDRESS.fullmatch(address) else None
 
 
-def _web_link(url: str | None) -> str | None:
+def practice_page_link(url: str | None, allowed_origins: tuple[str, ...]) -> str | None:
+    """``url`` when it is a page of the practice's own site (an allowed origin), else None.
+
+    Anyone can post any page address: a foreign one is shown as text, never as a link to click.
+    """
     if not url:
         return None
     try:
         parts = urlsplit(url)
     except ValueError:
         return None
-    return url if parts.scheme.lower() in ("http", "https") and parts.netloc else None
+    if parts.scheme.lower() not in ("http", "https") or not parts.netloc:
+        return None
+    origin = f"{parts.scheme}://{parts.netloc}".lower()
+    return url if origin in {allowed.lower() for allowed in allowed_origins} else None
 
 
 @cache
@@ -182,7 +193,8 @@ def render_staff_alert(request: StoredCallbackRequest, settings: Settings) -> St
     interest_label = INTEREST_LABELS[request.interest] if request.interest else INTEREST_NOT_SPECIFIED
     interest = interest_label if details else None
     message = request.message if details and request.message else None
-    link = _web_link(request.source_url)
+    link = practice_page_link(request.source_url, settings.allowed_origins)
+    page_text = request.source_url if link or not request.source_url else f"{request.source_url} {NOT_OURS}"
 
     text_lines = [
         "New call-back request",
@@ -190,20 +202,26 @@ def render_staff_alert(request: StoredCallbackRequest, settings: Settings) -> St
         f"Name: {request.name}",
         f"Phone: {phone}",
         f"Call: {call}",
+    ]
+    if request.email:
+        text_lines.append(f"{EMAIL_LABEL}: {request.email}")
+    text_lines += [
         f"Best time: {best_time}",
     ]
     if interest:
         text_lines.append(f"Interested in: {interest}")
     if message:
         text_lines += ["Message:", message]
-    if request.source_url:
-        text_lines.append(f"Page: {request.source_url}")
-    if request.email and not reply_to:
-        text_lines.append(f"Email: {request.email}")
-    text_lines += [f"Received: {received}", f"Request id: {request.id}", ""]
+    if page_text:
+        text_lines.append(f"Page: {page_text}")
+    text_lines += [f"Received: {received}", f"Request id: {request.id}", "", CONSENT_NOTE, ""]
 
     esc = html.escape
-    rows = [_html_row("Best time to call", esc(best_time))]
+    rows = []
+    if request.email:
+        # Shown as typed: nobody has checked that it is the visitor's, so it is no reason to write.
+        rows.append(_html_row(esc(EMAIL_LABEL), _isolated(request.email)))
+    rows.append(_html_row("Best time to call", esc(best_time)))
     if interest:
         rows.append(_html_row("Interested in", esc(interest)))
     if message:
@@ -216,16 +234,9 @@ def render_staff_alert(request: StoredCallbackRequest, settings: Settings) -> St
         page = _isolated(request.source_url)
         if link:
             page = f'<a href="{esc(link, quote=True)}" style="color:#1f4e5f;">{page}</a>'
+        else:
+            page += f' <span style="color:#8a2c0d;font-weight:600;">{esc(NOT_OURS)}</span>'
         rows.append(_html_row("Page", page))
-    if request.email and not reply_to:
-        rows.append(_html_row("Email", esc(request.email)))
-    reply_note = (
-        "Replying to this email writes to the visitor."
-        if reply_to
-        else "The visitor gave no email address: please call."
-        if not request.email
-        else "The visitor's email address is shown above."
-    )
     page_html = _html_template().substitute(
         title=esc(subject_line(request)),
         reference=esc(reference(request.id)),
@@ -235,7 +246,7 @@ def render_staff_alert(request: StoredCallbackRequest, settings: Settings) -> St
         phone=esc(phone),
         rows="\n".join(rows),
         request_id=esc(request.id),
-        reply_note=esc(reply_note),
+        reply_note=esc(CONSENT_NOTE),
     )
     return StaffAlert(
         request_id=request.id,

@@ -86,7 +86,9 @@ def main() -> None:
     parser.add_argument("--height", type=int, default=780)
     parser.add_argument("--out", type=Path, default=SCREENSHOT)
     args = parser.parse_args()
-    alert = render_staff_alert(sample_request(), Settings())
+    # The practice's own site, so that the sample's page is shown as a link.
+    settings = Settings(allowed_origins=("https://www.accentplasticsurgery.example",))
+    alert = render_staff_alert(sample_request(), settings)
     with tempfile.TemporaryDirectory() as folder:
         page = Path(folder) / "staff-alert.html"
         page.write_text(alert.html, encoding="utf-8")

@@ -160,6 +160,17 @@ def test_given_the_staff_email_then_it_goes_through_a_configuration_set_that_req
     assert env["SES_CONFIGURATION_SET"] == {"Ref": "StaffAlertConfigurationSet"}
 
 
+def test_given_any_function_then_it_knows_the_allowed_origins_so_emails_link_only_to_them() -> None:
+    # The staff email links the source page only when it is on an allowed origin.
+    template = load_template()
+    global_env = template["Globals"]["Function"]["Environment"]["Variables"]
+    assert global_env["ALLOWED_ORIGINS"] == {"Ref": "AllowedOrigins"}
+    for name, spec in template["Resources"].items():
+        if spec["Type"] == "AWS::Serverless::Function":
+            env = spec["Properties"].get("Environment", {}).get("Variables", {})
+            assert env.get("ALLOWED_ORIGINS", global_env["ALLOWED_ORIGINS"]) == {"Ref": "AllowedOrigins"}, name
+
+
 def test_given_the_notifier_then_it_may_send_only_from_the_sender_and_only_update_the_table() -> None:
     statements = resource("NotifyFunction")["Properties"]["Policies"][0]["Statement"]
     actions = {json.dumps(statement["Action"]): statement for statement in statements}
