@@ -168,7 +168,8 @@ def test_given_any_function_then_it_knows_the_allowed_origins_so_emails_link_onl
     for name, spec in template["Resources"].items():
         if spec["Type"] == "AWS::Serverless::Function":
             env = spec["Properties"].get("Environment", {}).get("Variables", {})
-            assert env.get("ALLOWED_ORIGINS", global_env["ALLOWED_ORIGINS"]) == {"Ref": "AllowedOrigins"}, name
+            origins = env.get("ALLOWED_ORIGINS", global_env["ALLOWED_ORIGINS"])
+            assert origins == {"Ref": "AllowedOrigins"}, name
 
 
 def test_given_the_notifier_then_it_may_send_only_from_the_sender_and_only_update_the_table() -> None:
