@@ -6,6 +6,7 @@ parses the body (a foreign origin, an oversized body).
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import parse_qs
 
 from aws_lambda_powertools.event_handler import CORSConfig, Response
 from aws_lambda_powertools.event_handler.api_gateway import Router
@@ -20,7 +21,7 @@ from callbacks.observability import METRICS_NAMESPACE, SERVICE, logger, metrics
 from callbacks.office import OFFICE_PHONE
 from callbacks.settings import get_settings
 from callbacks.store import StorageUnavailableError
-from callbacks.web import error_page, prefers_html
+from callbacks.web import error_page, form_back_link, prefers_html
 
 MAX_BODY_BYTES = 8 * 1024
 RETRY_AFTER_SECONDS = 30
@@ -55,9 +56,24 @@ def wants_page() -> bool:
     return prefers_html(router.current_event.headers.get("accept"))
 
 
+def _form_page() -> str | None:
+    """The ``form_page`` field of a plain form post (urlencoded, as browsers send without JavaScript)."""
+    event = router.current_event
+    content_type = (event.headers.get("content-type") or "").split(";", 1)[0].strip().lower()
+    if content_type != "application/x-www-form-urlencoded":
+        return None
+    try:
+        values = parse_qs(event.decoded_body or "", max_num_fields=50).get("form_page")
+    except ValueError:
+        return None
+    return values[0] if values else None
+
+
 def _back_url() -> str | None:
-    referer = router.current_event.headers.get("referer") or ""
-    return referer if referer.startswith(("https://", "http://")) else None
+    headers = router.current_event.headers
+    return form_back_link(
+        headers.get("origin"), headers.get("referer"), _form_page(), get_settings().allowed_origins
+    )
 
 
 @router.exception_handler(RequestUnsupportedContentType)

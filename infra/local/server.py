@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 import mimetypes
 import threading
 import time
@@ -28,6 +29,8 @@ SITE_DIR = Path(__file__).resolve().parent / "site"
 MAX_PAYLOAD = 10 * 1024 * 1024
 # Pages whose placeholder names the API's origin; the demo pages are served by name.
 API_BASE_PLACEHOLDER = b"{{API_BASE}}"
+# The path the snippet's form_page field carries: the page the form is on.
+FORM_PAGE_PLACEHOLDER = b"{{FORM_PAGE}}"
 # The demo page includes the very snippet the practice pastes into its site, so the two cannot drift.
 FORM_PLACEHOLDER = b"{{CALLBACK_FORM}}"
 FORM_SNIPPET = (
@@ -89,7 +92,7 @@ class LocalApi:
             page = self._site_file(request.path)
             if page is not None:
                 host = {k.lower(): v for k, v in request.headers}.get("host")
-                return self._static(page, host)
+                return self._static(page, host, request.path)
         # What API Gateway answers for a path or method it has no route for.
         return gateway_error(403, "Missing Authentication Token")
 
@@ -116,11 +119,12 @@ class LocalApi:
             return None
         return candidate
 
-    def _static(self, page: Path, host: str | None) -> OutgoingResponse:
+    def _static(self, page: Path, host: str | None, path: str = "/") -> OutgoingResponse:
         body = page.read_bytes()
         content_type = mimetypes.guess_type(page.name)[0] or "application/octet-stream"
         if content_type.startswith("text/"):
             body = assemble_page(body).replace(API_BASE_PLACEHOLDER, self.api_base(host).encode())
+            body = body.replace(FORM_PAGE_PLACEHOLDER, html.escape(path, quote=True).encode())
             content_type += "; charset=utf-8"
         return OutgoingResponse(200, [("Content-Type", content_type), ("Cache-Control", "no-store")], body)
 

@@ -205,7 +205,12 @@ class _EmbeddingPage(BaseHTTPRequestHandler):
 @pytest.fixture
 def embedding_site(local_stack: Any) -> Iterator[str]:
     """A page on a second origin (another port) with the snippet pasted in, as on the practice's site."""
-    snippet = SNIPPET.read_text(encoding="utf-8").replace("{{API_BASE}}", local_stack.api_base)
+    # As the practice pastes it: the API's base URL, and the path of the page the form is on.
+    snippet = (
+        SNIPPET.read_text(encoding="utf-8")
+        .replace("{{API_BASE}}", local_stack.api_base)
+        .replace("{{FORM_PAGE}}", "/laser-resurfacing")
+    )
     page = (
         '<!doctype html><html lang="en"><head><meta charset="utf-8">'
         '<meta name="viewport" content="width=device-width, initial-scale=1">'
@@ -476,6 +481,42 @@ def test_the_form_pasted_on_another_origin_submits_across_origins(
     found = wait_for_emails_about(page, local_stack.outbox, e164, 1, EMAIL_TIMEOUT_S)
     assert len(found) == 1
     assert f"{embedding_site}/laser-resurfacing" in _email_text(found[0])
+
+
+def test_without_javascript_on_another_origin_the_error_page_leads_back_to_the_form_page(
+    browser: Browser, local_stack: Any, embedding_site: str
+) -> None:
+    page = _new_page(browser, java_script_enabled=False)
+    try:
+        # Given the practice's own page on another origin, in a browser without JavaScript
+        page.goto(f"{embedding_site}/laser-resurfacing")
+        fill_form(page, "Ana Smith", "123-456-7890")
+        referers: list[str | None] = []
+        page.on(
+            "request",
+            lambda request: (
+                referers.append(request.headers.get("referer")) if request.method == "POST" else None
+            ),
+        )
+
+        # When the form posts a number the API refuses
+        with page.expect_navigation():
+            page.get_by_role("button", name="Request a call back").click()
+
+        # Then the API's own error page lists the problem (the browser sent only the origin)
+        assert referers == [f"{embedding_site}/"]
+        expect(page.get_by_role("heading", level=1)).to_have_text("Please check your call-back request")
+        expect(page.get_by_text(FIELD_MESSAGES["phone"])).to_be_visible()
+
+        # And its link leads back to the page the form was on, not to the site's home page
+        back = page.get_by_role("link", name="Go back to the form")
+        expect(back).to_have_attribute("href", f"{embedding_site}/laser-resurfacing")
+        with page.expect_navigation():
+            back.click()
+        assert page.url == f"{embedding_site}/laser-resurfacing"
+        expect(page.get_by_label("Phone number")).to_be_visible()
+    finally:
+        page.context.close()
 
 
 def test_keyboard_only_use_with_visible_focus(page: Page, local_stack: Any) -> None:

@@ -13,7 +13,15 @@ import boto3
 import pytest
 
 from infra.provision import Provisioned
-from tests.integration.helpers import VALID, form_event, invoke, json_event, requests_in
+from tests.integration.helpers import (
+    ALLOWED_ORIGIN,
+    BROWSER_ACCEPT,
+    VALID,
+    form_event,
+    invoke,
+    json_event,
+    requests_in,
+)
 
 pytestmark = pytest.mark.usefixtures("moto_aws")
 
@@ -145,3 +153,53 @@ def test_given_no_interest_when_posted_then_the_record_holds_none(
 def test_given_not_sure_yet_then_it_is_stored_as_not_sure(dynamodb: Any, moto_aws: Provisioned) -> None:
     assert invoke(form_event({**VALID, "interest": "not-sure"})).status == 201
     assert requests_in(dynamodb, moto_aws.table_name)[0]["interest"]["S"] == "not-sure"
+
+
+# --- a plain form post without JavaScript, from the practice's own site --------------------------
+
+
+def test_given_a_cross_origin_plain_post_with_its_path_then_the_422_page_links_back_to_the_form_page() -> (
+    None
+):
+    # Given the form on the practice's page, posted without JavaScript: the browser's Referer holds
+    # only the origin, the form carries the page's path
+    event = form_event(
+        {**VALID, "phone": "12", "form_page": "/fractional-co2-laser/"},
+        accept=BROWSER_ACCEPT,
+        Referer=f"{ALLOWED_ORIGIN}/",
+    )
+
+    # When the API refuses a field
+    answer = invoke(event)
+
+    # Then its page links back to the form's own page, not to the site's home page
+    assert answer.status == 422
+    assert f'<a href="{ALLOWED_ORIGIN}/fractional-co2-laser/">Go back to the form</a>' in answer.body
+
+
+def test_given_a_cross_origin_plain_post_without_its_path_then_the_back_button_not_the_home_page() -> None:
+    answer = invoke(form_event({**VALID, "phone": "12"}, accept=BROWSER_ACCEPT, Referer=f"{ALLOWED_ORIGIN}/"))
+
+    assert answer.status == 422
+    assert "Go back to the form" not in answer.body
+    assert "Use your browser's Back button to return to the form." in answer.body
+
+
+def test_given_a_form_page_with_a_foreign_origin_then_no_link_leads_off_the_practices_sites() -> None:
+    answer = invoke(
+        form_event(
+            {**VALID, "phone": "12", "form_page": "/laser/"},
+            accept=BROWSER_ACCEPT,
+            origin=None,
+            Referer="https://evil.example/laser/",
+        )
+    )
+
+    assert answer.status == 422
+    assert "evil.example" not in answer.body
+    assert "Back button" in answer.body
+
+
+def test_given_a_broken_form_page_then_the_request_is_still_stored() -> None:
+    # The visitor cannot see or fix a hidden field: it never refuses a request.
+    assert invoke(form_event({**VALID, "form_page": "javascript:alert(1)"})).status == 201

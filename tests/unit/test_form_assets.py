@@ -156,6 +156,8 @@ def test_limits_and_types_match_the_model(page: str) -> None:
         assert "required" not in found[optional][0].attrs
     for hidden in ("source_url", "idempotency_key"):
         assert found[hidden][0].attrs == {"type": "hidden", "name": hidden, "value": ""}
+    # Without JavaScript the form carries its own page's path, which the page fills in.
+    assert found["form_page"][0].attrs == {"type": "hidden", "name": "form_page", "value": "{{FORM_PAGE}}"}
 
 
 def test_every_visible_control_has_a_label(page: str) -> None:

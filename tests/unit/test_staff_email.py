@@ -165,7 +165,7 @@ def test_given_a_page_outside_the_allowed_origins_when_rendered_then_plain_text_
 
     # Then both parts show it as text, marked, and the HTML part never links to it
     assert f"Page: {url} (not the practice's site)" in alert.text
-    assert "href=\"http" not in alert.html.replace('href="tel:', "")
+    assert 'href="http' not in alert.html.replace('href="tel:', "")
     assert f"{url} (not the practice's site)" in " ".join(visible_text(alert.html).split())
 
 

@@ -178,6 +178,26 @@ def new_area_code(e164: str) -> str | None:
     return None if phonenumbers.is_valid_number(number) else e164[2:5]
 
 
+def page_path(value: Any) -> str | None:
+    """The path of the page the form is on (``/laser/``), as the page fills it in; else None.
+
+    Never a reason to refuse a request: the visitor cannot see or fix a hidden field.
+    """
+    if not isinstance(value, str):
+        return None
+    path = value.strip().split("?", 1)[0].split("#", 1)[0]
+    if (
+        not path.startswith("/")
+        or path.startswith("//")
+        or len(path) > SOURCE_URL_MAX
+        or "\\" in path
+        or any(char.isspace() for char in path)
+        or _has_control_characters(path)
+    ):
+        return None
+    return path
+
+
 def _extension_of(value: Any) -> str | None:
     try:
         return _parsed_phone(value).extension or None
@@ -210,6 +230,13 @@ class CallbackRequestIn(BaseModel):
     message: Annotated[str | None, Field(description=f"at most {MESSAGE_MAX} characters")] = None
     consent: Annotated[bool, Field(description="must be true: JSON true, or on/true/yes/1 in a form")]
     source_url: Annotated[str | None, Field(max_length=SOURCE_URL_MAX)] = None
+    form_page: Annotated[
+        str | None,
+        Field(
+            description="the path of the page the form is on (/laser/), filled in by that page: the "
+            "error page of a post without JavaScript links back to it; never refused"
+        ),
+    ] = None
     website: Annotated[str, Field(description="honeypot: hidden from people, must stay empty")] = ""
     idempotency_key: Annotated[
         str | None, Field(description="1-128 of A-Z a-z 0-9 _ -; or the Idempotency-Key header")
@@ -327,6 +354,11 @@ class CallbackRequestIn(BaseModel):
         if scheme.lower() not in ("http", "https") or not host:
             raise _problem(FIELD_MESSAGES["source_url"])
         return text
+
+    @field_validator("form_page", mode="before")
+    @classmethod
+    def _lenient_form_page(cls, value: Any) -> str | None:
+        return page_path(value)
 
     @field_validator("idempotency_key", mode="before")
     @classmethod

@@ -213,6 +213,8 @@
     form.addEventListener("submit", (event) => {
       event.preventDefault();
       if (state.sending) return;
+      const formPage = form.elements.namedItem("form_page");
+      if (formPage) formPage.value = location.pathname.slice(0, 2048);
       const source = form.elements.namedItem("source_url");
       if (source) source.value = location.href.length <= 2048 ? location.href : location.origin + location.pathname.slice(0, 1024);
       for (const field of Object.keys(LABELS)) clearError(form, field);
