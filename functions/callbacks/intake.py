@@ -11,6 +11,7 @@ from datetime import UTC, datetime
 from functools import cache
 from importlib import resources
 from typing import Annotated, Any, cast
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, CORSConfig, Response
 from aws_lambda_powertools.event_handler.api_gateway import Router
@@ -24,6 +25,7 @@ from callbacks import http_errors
 from callbacks.http_errors import JSON, MAX_BODY_BYTES, wants_page
 from callbacks.models.api import CallbackRequestReceipt, ErrorBody
 from callbacks.models.form import IDEMPOTENCY_KEY_REGEX, CallbackRequestIn, new_area_code
+from callbacks.models.record import reference
 from callbacks.observability import METRICS_NAMESPACE, SERVICE, logger, metrics
 from callbacks.registration import Arrival, register_callback_request
 from callbacks.settings import get_settings
@@ -31,10 +33,18 @@ from callbacks.settings import get_settings
 router = Router()
 
 
+def thank_you_location(thank_you_url: str, request_reference: str) -> str:
+    """The thank-you page with the reference (``?ref=``), beside any query the URL already has."""
+    parts = urlsplit(thank_you_url)
+    query = urlencode([*parse_qsl(parts.query, keep_blank_values=True), ("ref", request_reference)])
+    return urlunsplit(parts._replace(query=query))
+
+
 def _received(request_id: str, created: bool) -> Response[CallbackRequestReceipt | None]:
     if wants_page():
-        return Response(status_code=303, headers={"Location": get_settings().thank_you_url}, body=None)
-    receipt = CallbackRequestReceipt(id=request_id)
+        location = thank_you_location(get_settings().thank_you_url, reference(request_id))
+        return Response(status_code=303, headers={"Location": location}, body=None)
+    receipt = CallbackRequestReceipt(id=request_id, reference=reference(request_id))
     return Response(status_code=201 if created else 200, content_type=JSON, body=receipt)
 
 
@@ -49,7 +59,10 @@ def _received(request_id: str, created: bool) -> Response[CallbackRequestReceipt
     responses={
         200: {"description": "Duplicate of an earlier request: the same id, nothing new stored"},
         201: {"description": "Stored; the office will be emailed"},
-        303: {"description": "Browser form post stored (or duplicate): go to the thank-you page"},
+        303: {
+            "description": "Browser form post stored (or duplicate): go to the thank-you page, "
+            "with the reference as ?ref="
+        },
         400: {"description": "Malformed body", "content": {JSON: {"model": ErrorBody}}},
         403: {"description": "Origin not allowed", "content": {JSON: {"model": ErrorBody}}},
         413: {

@@ -23,12 +23,11 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from callbacks import aws
 from callbacks.models.choices import BestTime, Interest
-from callbacks.models.record import StoredCallbackRequest, parse_timestamp
+from callbacks.models.record import StoredCallbackRequest, parse_timestamp, reference
 from callbacks.office import OFFICE_TIME_ZONE
 from callbacks.settings import Settings
 
 CHARSET = "UTF-8"
-REFERENCE_LENGTH = 8
 _TEMPLATE = Path(__file__).resolve().parent / "templates" / "staff_alert.html"
 # How the email (and the form's snippet, which a test holds to these) names each choice.
 BEST_TIME_LABELS = {
@@ -65,6 +64,9 @@ NOT_OURS = "(not the practice's site)"
 CONSENT_NOTE = "The visitor agreed to be called back at this number about this request."
 
 
+__all__ = ["reference", "render_staff_alert", "send_staff_alert"]
+
+
 class StaffAlertNotSentError(Exception):
     """SES did not take the alert. Carries the error code only: SES messages can echo addresses."""
 
@@ -78,13 +80,6 @@ class StaffAlert:
     text: str
     html: str
     reply_to: str | None
-
-
-def reference(request_id: str) -> str:
-    """A short reference a person can say on the phone: the id's first characters."""
-    return "".join(char for char in request_id if char.isascii() and char.isalnum())[
-        :REFERENCE_LENGTH
-    ].upper()
 
 
 def subject_line(request: StoredCallbackRequest) -> str:

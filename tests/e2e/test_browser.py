@@ -12,6 +12,7 @@ import email.policy
 import itertools
 import os
 import random
+import re
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -102,6 +103,12 @@ def _email_text(path: Path) -> str:
     return "\n".join(
         str(part.get_content()) for part in message.walk() if part.get_content_maintype() == "text"
     )
+
+
+def subject_reference(path: Path) -> str:
+    """The short reference of a staff email's subject (``Call-back request 3F2A9C1E - ...``)."""
+    message = email.message_from_bytes(path.read_bytes(), policy=email.policy.default)
+    return str(message["Subject"]).split()[2]
 
 
 def emails_about(outbox: Path, e164: str) -> list[Path]:
@@ -284,6 +291,8 @@ def test_javascript_submission_is_confirmed_in_the_live_region_and_emailed_once(
     text = _email_text(found[0])
     assert "Ana María O’Neil-Smith" in text or "Ana María O'Neil-Smith" in text
     assert f"{local_stack.api_base}/" in text  # the page the form was on (source_url)
+    # And the confirmation gives the visitor the reference of the office's email
+    expect(status).to_contain_text(f"Your reference is {subject_reference(found[0])}.")
 
 
 def test_browser_check_shows_errors_next_to_fields_announces_them_and_focuses_the_first(
@@ -376,10 +385,15 @@ def test_without_javascript_the_plain_form_post_lands_on_the_thank_you_page(
             page.get_by_role("button", name="Request a call back").click()
 
         # Then the browser follows the 303 to the thank-you page, and the office gets one email
-        page.wait_for_url(f"{local_stack.api_base}/thank-you")
+        page.wait_for_url(re.compile(rf"{re.escape(local_stack.api_base)}/thank-you\?ref=[A-Z0-9]+$"))
         expect(page.get_by_role("heading", level=1)).to_have_text("Thank you — we received your request")
         page.screenshot(path=str(shots / "thank-you.png"), full_page=True)
-        assert len(wait_for_emails_about(page, local_stack.outbox, e164, 1, EMAIL_TIMEOUT_S)) == 1
+        found = wait_for_emails_about(page, local_stack.outbox, e164, 1, EMAIL_TIMEOUT_S)
+        assert len(found) == 1
+        # And the page, without any script, shows the reference of the office's email
+        expect(page.get_by_text("Your reference is")).to_have_text(
+            f"Your reference is {subject_reference(found[0])}. Please mention it if you call us."
+        )
 
         # And a number the API refuses gets its accessible error page, with a way back
         page.goto(f"{local_stack.api_base}/")

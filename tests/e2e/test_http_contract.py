@@ -9,6 +9,7 @@ from __future__ import annotations
 import itertools
 import json
 import random
+import re
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager
@@ -151,7 +152,13 @@ def test_browser_form_post_is_redirected_303_to_the_thank_you_page(local_stack: 
     )
 
     assert response.status == 303
-    assert response.header("Location") == f"{local_stack.api_base}/thank-you"
+    location = response.header("Location")
+    assert re.fullmatch(rf"{re.escape(local_stack.api_base)}/thank-you\?ref=[A-Z0-9]{{8}}", location)
+
+    # And the thank-you page, as served, shows that reference without any script
+    ref = location.rsplit("=", 1)[1]
+    page = local_stack.request("GET", location.removeprefix(local_stack.api_base)).body.decode()
+    assert f"Your reference is <strong>{ref}</strong>." in page
 
 
 def test_invalid_browser_form_post_gets_a_422_html_page(local_stack: RunningStack) -> None:

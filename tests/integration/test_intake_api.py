@@ -16,6 +16,7 @@ import pytest
 from botocore.exceptions import EndpointConnectionError
 
 from callbacks import aws
+from callbacks.mailer import reference
 from infra.provision import Provisioned
 from tests.conftest import load_event
 from tests.integration.helpers import (
@@ -221,16 +222,17 @@ def test_given_a_browser_form_post_when_stored_then_303_to_the_thank_you_page(
     answer = invoke(form_event(VALID, accept=BROWSER_ACCEPT))
 
     assert answer.status == 303
-    assert answer.headers["location"] == environment["THANK_YOU_URL"]
-    assert len(stored(dynamodb, moto_aws.table_name)) == 1
+    (record,) = stored(dynamodb, moto_aws.table_name)
+    # The thank-you page gets the staff email's reference, to show the visitor.
+    assert answer.headers["location"] == f"{environment['THANK_YOU_URL']}?ref={reference(record['id']['S'])}"
 
 
-def test_given_a_browser_form_post_of_a_duplicate_then_also_303(environment: dict[str, str]) -> None:
-    invoke(form_event(VALID, accept=BROWSER_ACCEPT))
+def test_given_a_browser_form_post_of_a_duplicate_then_also_303_with_the_first_reference() -> None:
+    first = invoke(form_event(VALID, accept=BROWSER_ACCEPT))
     answer = invoke(form_event(VALID, accept=BROWSER_ACCEPT))
 
     assert answer.status == 303
-    assert answer.headers["location"] == environment["THANK_YOU_URL"]
+    assert answer.headers["location"] == first.headers["location"]
 
 
 def test_given_a_browser_form_post_with_invalid_fields_then_422_html_page_listing_each_problem(

@@ -11,7 +11,11 @@ from typing import Any
 
 import boto3
 import pytest
+from boto3.dynamodb.types import TypeDeserializer
 
+from callbacks.intake import thank_you_location
+from callbacks.mailer import subject_line
+from callbacks.store import request_from_image
 from infra.provision import Provisioned
 from tests.integration.helpers import (
     ALLOWED_ORIGIN,
@@ -203,3 +207,38 @@ def test_given_a_form_page_with_a_foreign_origin_then_no_link_leads_off_the_prac
 def test_given_a_broken_form_page_then_the_request_is_still_stored() -> None:
     # The visitor cannot see or fix a hidden field: it never refuses a request.
     assert invoke(form_event({**VALID, "form_page": "javascript:alert(1)"})).status == 201
+
+
+# --- the reference ------------------------------------------------------------------------------
+
+
+def test_given_a_new_request_then_201_carries_the_staff_emails_reference_and_a_repeat_the_same(
+    dynamodb: Any, moto_aws: Provisioned
+) -> None:
+    first = invoke(json_event(VALID))
+    again = invoke(json_event(VALID))
+
+    assert (first.status, again.status) == (201, 200)
+    body = first.json()
+    assert set(body) >= {"id", "reference", "status"}
+    assert again.json() == body
+    # The very reference of the office's email subject
+    (item,) = requests_in(dynamodb, moto_aws.table_name)
+    record = request_from_image({key: TypeDeserializer().deserialize(value) for key, value in item.items()})
+    assert subject_line(record).startswith(f"Call-back request {body['reference']} - ")
+
+
+@pytest.mark.parametrize(
+    ("thank_you_url", "location"),
+    [
+        ("https://www.accentplasticsurgery.example/thank-you", "/thank-you?ref=3F2A9C1E"),
+        ("https://www.accentplasticsurgery.example/thanks?lang=en", "/thanks?lang=en&ref=3F2A9C1E"),
+    ],
+)
+def test_given_a_thank_you_url_then_the_reference_is_added_to_its_query(
+    thank_you_url: str, location: str
+) -> None:
+
+    assert (
+        thank_you_location(thank_you_url, "3F2A9C1E") == "https://www.accentplasticsurgery.example" + location
+    )

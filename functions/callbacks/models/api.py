@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 from pydantic_core import ErrorDetails
 
 from callbacks.models.form import FIELD_MESSAGES, REQUIRED_MESSAGES
@@ -14,6 +14,13 @@ class CallbackRequestReceipt(BaseModel):
     """The answer to a stored or duplicate request: the same id for the same request."""
 
     id: str
+    reference: Annotated[
+        str,
+        Field(
+            description="The short reference of the staff email's subject, for the visitor to quote "
+            "on the phone"
+        ),
+    ]
     status: Literal["received"] = "received"
 
 

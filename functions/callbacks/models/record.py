@@ -10,6 +10,19 @@ from pydantic import BaseModel, ConfigDict
 from callbacks.models.choices import BestTime, Interest
 from callbacks.models.form import CONSENT_TEXT, CONSENT_VERSION
 
+REFERENCE_LENGTH = 8
+
+
+def reference(request_id: str) -> str:
+    """A short reference a person can say on the phone: the id's first characters.
+
+    The staff email's subject, the API's receipt, the form's confirmation and the thank-you page
+    all show this one.
+    """
+    return "".join(char for char in request_id if char.isascii() and char.isalnum())[
+        :REFERENCE_LENGTH
+    ].upper()
+
 
 def utc_timestamp(moment: datetime) -> str:
     """ISO 8601 in UTC to the millisecond, ``Z``-suffixed: every timestamp the record holds."""

@@ -140,14 +140,20 @@
     if (first) first.focus();
   };
 
-  const confirm = (form, state) => {
+  // The staff email's short reference, to quote on the phone; shown as text, and only if it is one.
+  const referenceOf = (body) => {
+    const ref = body && typeof body.reference === "string" ? body.reference : "";
+    return /^[A-Z0-9]{1,16}$/.test(ref) ? [` Your reference is ${ref}.`] : [];
+  };
+
+  const confirm = (form, state, body) => {
     const when = WHEN[(form.elements.namedItem("best_time") || {}).value] || "as soon as we can";
     const phone = form.elements.namedItem("phone").value.trim();
     const title = document.createElement("strong");
     title.textContent = "Thank you — we received your request.";
     for (const child of Array.from(form.children)) if (child !== state.status) child.remove();
     say(state, "success", title, ...callUs(`Our office in Tupelo will call you back at ${phone} ` +
-      `${when}, during office hours. If you would like to talk sooner, call us at`));
+      `${when}, during office hours. If you would like to talk sooner, call us at`), ...referenceOf(body));
     state.status.focus({ preventScroll: true });
     const still = matchMedia("(prefers-reduced-motion: reduce)").matches;
     state.status.scrollIntoView({ block: "nearest", behavior: still ? "auto" : "smooth" });
@@ -176,7 +182,7 @@
     }
     clearTimeout(timer);
     form.removeAttribute("aria-busy");
-    if (response && response.ok) return confirm(form, state);
+    if (response && response.ok) return confirm(form, state, body);
     state.sending = false; // the retry keeps the same key: the API stores one request
     button.disabled = false;
     button.textContent = label;
