@@ -95,9 +95,12 @@ def create_callback_request(
     )
     outcome = register_callback_request(request, idempotency_key, arrival, get_settings())
     if outcome.caught_by:
-        # The same answer as a person gets, and nothing stored or sent.
+        # The same answer as a person gets, and nothing sent.
         metrics.add_metric(name="SpamCaught", unit=MetricUnit.Count, value=1)
-        logger.info("callback_request_spam", extra={"layer": outcome.caught_by})
+        logger.info(
+            "callback_request_spam",
+            extra={"layer": outcome.caught_by, "kept": outcome.kept, "spam_id": outcome.request_id},
+        )
     elif outcome.created:
         metrics.add_metric(name="CallbackRequestStored", unit=MetricUnit.Count, value=1)
         logger.info("callback_request_stored", extra={"request_id": outcome.request_id})

@@ -21,6 +21,8 @@ DUPLICATE_WINDOW_SECONDS = 10 * 60
 # A rendered form's key stays unique for a day: a visitor who comes back tomorrow to the same tab
 # and sends again is asking again.
 IDEMPOTENCY_WINDOW_SECONDS = 24 * 60 * 60
+# A honeypot catch is kept this long, for a person whose autofill tool filled the hidden field.
+SPAM_RETENTION_SECONDS = 7 * 24 * 60 * 60
 
 
 # What the visitor sent that the record keeps (not the honeypot, not the idempotency key).
@@ -43,6 +45,7 @@ class Registration:
     request_id: str
     created: bool
     caught_by: str | None = None
+    kept: bool = False  # a spam catch kept (briefly) for review
 
 
 def new_request_id() -> str:
@@ -92,8 +95,20 @@ def register_callback_request(
 ) -> Registration:
     """Store a new request, or find the one it repeats; one DynamoDB call either way."""
     if request.is_spam:
-        # Caught by the honeypot: a bot gets a receipt like anyone else's, and nothing is stored.
-        return Registration(request_id=new_request_id(), created=True, caught_by="honeypot")
+        # Caught by the honeypot: a receipt like anyone else's, never an email. Valid fields are
+        # kept for a week under spam#, so a real person can still be found; garbage is not kept.
+        request_id = new_request_id()
+        if request.is_valid_spam:
+            caught = stored_record(request, request_id, arrival, settings).model_copy(
+                update={
+                    "caught_by": "honeypot",
+                    "expires_at": int(arrival.received_at.timestamp()) + SPAM_RETENTION_SECONDS,
+                }
+            )
+            store.save_spam(caught)
+        return Registration(
+            request_id=request_id, created=True, caught_by="honeypot", kept=request.is_valid_spam
+        )
     record = stored_record(request, new_request_id(), arrival, settings)
     saved = store.save_new_request(
         record, dedupe_keys(request, idempotency_key), now=int(arrival.received_at.timestamp())

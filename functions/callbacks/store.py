@@ -3,7 +3,8 @@
 One table, one string key ``pk``:
 
 - ``request#<id>``: a call-back request (the stored record of the contract);
-- ``idempotency#<sha256>`` and ``fingerprint#<sha256>``: dedupe markers that point at a request.
+- ``idempotency#<sha256>`` and ``fingerprint#<sha256>``: dedupe markers that point at a request;
+- ``spam#<id>``: a submission the honeypot caught, the same shape plus ``caught_by``, kept 7 days.
 
 A new request is stored with one ``TransactWriteItems`` call: the request and its markers, each
 marker conditional on not pointing at a request made within its window. When a condition fails,
@@ -27,6 +28,8 @@ if TYPE_CHECKING:
     from mypy_boto3_dynamodb.type_defs import TransactWriteItemTypeDef
 
 REQUEST_PREFIX = "request#"
+# A honeypot catch: the stream's filter, the notifier and every request index pass over it.
+SPAM_PREFIX = "spam#"
 _CONFLICT_ATTEMPTS = 3
 
 
@@ -49,10 +52,24 @@ class SaveOutcome:
     created: bool
 
 
-def request_item(request: StoredCallbackRequest) -> dict[str, Any]:
+def request_item(request: StoredCallbackRequest, prefix: str = REQUEST_PREFIX) -> dict[str, Any]:
     """The DynamoDB item of a request, in the low-level client's attribute-value form."""
     values = request.model_dump(mode="json", exclude_none=True)
-    return aws.dynamodb_item({"pk": REQUEST_PREFIX + request.id, **values})
+    return aws.dynamodb_item({"pk": prefix + request.id, **values})
+
+
+def save_spam(request: StoredCallbackRequest) -> None:
+    """Keep a honeypot catch (``spam#<id>``, expiring with ``expires_at``); one PutItem."""
+    try:
+        aws.dynamodb().put_item(
+            TableName=get_settings().table_name,
+            Item=request_item(request, SPAM_PREFIX),
+            ConditionExpression="attribute_not_exists(pk)",
+        )
+    except ClientError as error:
+        raise StorageUnavailableError(error.response.get("Error", {}).get("Code", "")) from error
+    except BotoCoreError as error:
+        raise StorageUnavailableError(type(error).__name__) from error
 
 
 def request_from_image(image: dict[str, Any]) -> StoredCallbackRequest:

@@ -7,6 +7,7 @@ an extension kept, a honeypot catch kept briefly, a page address stripped of its
 from __future__ import annotations
 
 import json
+from datetime import datetime
 from typing import Any
 
 import boto3
@@ -16,7 +17,8 @@ from boto3.dynamodb.types import TypeDeserializer
 from callbacks.intake import thank_you_location
 from callbacks.mailer import subject_line
 from callbacks.store import request_from_image
-from infra.provision import Provisioned
+from infra.local.filters import compile_pattern, matches_any
+from infra.provision import Provisioned, resource
 from tests.integration.helpers import (
     ALLOWED_ORIGIN,
     BROWSER_ACCEPT,
@@ -25,6 +27,7 @@ from tests.integration.helpers import (
     invoke,
     json_event,
     requests_in,
+    scan_table,
 )
 
 pytestmark = pytest.mark.usefixtures("moto_aws")
@@ -242,3 +245,74 @@ def test_given_a_thank_you_url_then_the_reference_is_added_to_its_query(
     assert (
         thank_you_location(thank_you_url, "3F2A9C1E") == "https://www.accentplasticsurgery.example" + location
     )
+
+
+# --- honeypot catches ---------------------------------------------------------------------------
+
+
+def spam_in(client: Any, table: str) -> list[dict[str, Any]]:
+    return [item for item in scan_table(client, table) if item["pk"]["S"].startswith("spam#")]
+
+
+def test_given_a_person_whose_autofill_filled_the_honeypot_then_the_catch_is_kept_a_week_as_spam(
+    dynamodb: Any, moto_aws: Provisioned
+) -> None:
+    # Given a real person's request with the hidden field filled (an autofill tool, say)
+    answer = invoke(form_event({**VALID, "phone": "(471) 201-2345", "website": "Jane Doe"}))
+
+    # Then the answer is a success, and the catch is kept under spam#, flagged, for 7 days
+    assert answer.status == 201
+    (item,) = spam_in(dynamodb, moto_aws.table_name)
+    assert item["pk"]["S"] == f"spam#{answer.json()['id']}"
+    assert item["caught_by"]["S"] == "honeypot"
+    assert item["phone"]["S"] == "+14712012345"
+    assert item["name"]["S"] == "Jane Doe"
+    created = datetime.fromisoformat(item["created_at"]["S"].replace("Z", "+00:00")).timestamp()
+    assert int(item["expires_at"]["N"]) == int(created) + 7 * 86400
+    # And no request, no dedupe marker: it is never emailed and never blocks a real request
+    assert [i["pk"]["S"].split("#")[0] for i in scan_table(dynamodb, moto_aws.table_name)] == ["spam"]
+
+
+def test_given_a_kept_catch_then_the_stream_filter_passes_it_over_so_it_is_never_emailed(
+    moto_aws: Provisioned,
+) -> None:
+    # Given a honeypot catch and a real request in the table
+    invoke(form_event({**VALID, "website": "x"}))
+    real = invoke(json_event({**VALID, "phone": "662-555-0142"}))
+
+    # Then the template's own stream filter lets through only the real request's INSERT
+    streams = boto3.client("dynamodbstreams")
+    shards = streams.describe_stream(StreamArn=moto_aws.stream_arn)["StreamDescription"]["Shards"]
+    records = []
+    for shard in shards:
+        iterator = streams.get_shard_iterator(
+            StreamArn=moto_aws.stream_arn, ShardId=shard["ShardId"], ShardIteratorType="TRIM_HORIZON"
+        )["ShardIterator"]
+        records += streams.get_records(ShardIterator=iterator)["Records"]
+    (pattern,) = resource("NotifyFunction")["Properties"]["Events"]["NewCallbackRequest"]["Properties"][
+        "FilterCriteria"
+    ]["Filters"]
+    passed = [r for r in records if matches_any([compile_pattern(pattern["Pattern"])], r)]
+    assert len([r for r in records if r["dynamodb"]["Keys"]["pk"]["S"].startswith("spam#")]) == 1
+    assert [r["dynamodb"]["Keys"]["pk"]["S"] for r in passed] == [f"request#{real.json()['id']}"]
+
+
+def test_given_a_bots_garbage_in_the_honeypot_then_a_quiet_success_and_nothing_kept(
+    dynamodb: Any, moto_aws: Provisioned
+) -> None:
+    answer = invoke(json_event({"website": "x", "phone": "nonsense"}))
+
+    assert answer.status == 201
+    assert scan_table(dynamodb, moto_aws.table_name) == []
+
+
+def test_given_a_honeypot_catch_then_it_is_counted_without_personal_data(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    invoke(form_event({**VALID, "website": "x"}))
+
+    output = capsys.readouterr().out
+    assert len(metrics_named(output, "SpamCaught")) == 1
+    assert "Jane" not in output
+    assert "377-6290" not in output
+    assert "6623776290" not in output

@@ -20,6 +20,7 @@ from pydantic import (
     Field,
     ModelWrapValidatorHandler,
     PrivateAttr,
+    ValidationError,
     field_validator,
     model_validator,
 )
@@ -252,29 +253,48 @@ class CallbackRequestIn(BaseModel):
         """Flatten form values, drop empty optional choices, and let a filled honeypot through.
 
         A bot that fills the hidden field must get the same answer as a person, whatever else it
-        sent: the model is built without validation and the route sees ``is_spam``.
+        sent: invalid fields never refuse it, and the route sees ``is_spam``.
         """
         if isinstance(data, dict):
             # Form bodies arrive as {field: [value, ...]}; a field given twice counts once.
             data = {
                 key: value[0] if isinstance(value, list) and value else value for key, value in data.items()
             }
-            honeypot = data.pop("website", None)
-            if honeypot is not None and str(honeypot).strip():
-                return cls.model_construct(name="", phone="", consent=False, website=str(honeypot))
             # An untouched <select> may post "" for "no preference": best time's default applies,
             # and no interest is recorded.
             for choice in ("best_time", "interest"):
                 if data.get(choice, "") in ("", None):
                     data.pop(choice, None)
+            honeypot = data.pop("website", None)
+            if honeypot is not None and str(honeypot).strip():
+                return cls._caught_by_honeypot(data, str(honeypot), handler)
             request = handler(data)
             request._phone_extension = _extension_of(data.get("phone"))
             return request
         return handler(data)
 
+    @classmethod
+    def _caught_by_honeypot(
+        cls, data: dict[str, Any], honeypot: str, handler: ModelWrapValidatorHandler[CallbackRequestIn]
+    ) -> CallbackRequestIn:
+        """The request with the hidden field filled: validated, so a person whose autofill tool
+        filled it can be found and kept; a bot's garbage gives an empty request, kept nowhere."""
+        try:
+            request = handler(data)
+        except ValidationError:
+            return cls.model_construct(name="", phone="", consent=False, website=honeypot)
+        caught = request.model_copy(update={"website": honeypot})
+        caught._phone_extension = _extension_of(data.get("phone"))
+        return caught
+
     @property
     def phone_extension(self) -> str | None:
         return self._phone_extension
+
+    @property
+    def is_valid_spam(self) -> bool:
+        """Caught by the honeypot, yet with fields as valid as a person's: worth keeping briefly."""
+        return self.is_spam and bool(self.phone)
 
     @property
     def is_spam(self) -> bool:

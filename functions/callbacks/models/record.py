@@ -70,3 +70,5 @@ class StoredCallbackRequest(BaseModel):
     correlation_id: str | None = None
     notified_at: str | None = None
     ses_message_id: str | None = None
+    # Set on a submission a spam layer caught and kept (``spam#`` items, never emailed).
+    caught_by: Literal["honeypot"] | None = None
