@@ -405,6 +405,28 @@ def test_without_javascript_the_plain_form_post_lands_on_the_thank_you_page(
         page.context.close()
 
 
+def test_the_script_sends_only_the_pages_origin_and_path(page: Page, local_stack: Any) -> None:
+    # Given the demo page reached from an ad, its address full of click ids and an email address
+    page.goto(f"{local_stack.api_base}/?gclid=EAIaIQ&utm_source=fb&fbclid=IwAR&email=ana%40example.com#form")
+    phone, e164 = unique_phone()
+    fill_form(page, "Ana Smith", phone)
+
+    # When the visitor sends the form
+    with page.expect_request("**/callback-requests") as sent:
+        page.get_by_role("button", name="Request a call back").click()
+
+    # Then the request names the page by origin and path only, and so does the office's email
+    body = sent.value.post_data or ""
+    assert f'name="source_url"\r\n\r\n{local_stack.api_base}/\r\n' in body
+    assert "gclid" not in body
+    assert "ana%40example.com" not in body
+    expect(page.get_by_role("status")).to_contain_text(CONFIRMATION)
+    (found,) = wait_for_emails_about(page, local_stack.outbox, e164, 1, EMAIL_TIMEOUT_S)
+    text = _email_text(found)
+    assert f"Page: {local_stack.api_base}/\r\n" in text
+    assert "gclid" not in text
+
+
 def test_a_double_click_sends_one_request_and_one_email(page: Page, local_stack: Any) -> None:
     # Given a filled form
     page.goto(f"{local_stack.api_base}/")

@@ -316,3 +316,21 @@ def test_given_a_honeypot_catch_then_it_is_counted_without_personal_data(
     assert "Jane" not in output
     assert "377-6290" not in output
     assert "6623776290" not in output
+
+
+# --- the page address: origin and path only -----------------------------------------------------
+
+
+def test_given_a_page_address_with_ad_click_ids_then_record_and_consent_keep_only_origin_and_path(
+    dynamodb: Any, moto_aws: Provisioned
+) -> None:
+    page = "https://www.accentplasticsurgery.example/fractional-co2-laser/"
+    typed = f"{page}?gclid=EAIaIQobChMI&utm_source=facebook&fbclid=IwAR0&email=jane%40example.com#form"
+
+    assert invoke(form_event({**VALID, "source_url": typed})).status == 201
+
+    (item,) = requests_in(dynamodb, moto_aws.table_name)
+    assert item["source_url"]["S"] == page
+    assert item["consent"]["M"]["source_url"]["S"] == page
+    assert "gclid" not in json.dumps(item)
+    assert "jane%40example.com" not in json.dumps(item)

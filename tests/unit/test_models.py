@@ -370,11 +370,26 @@ def test_given_consent_missing_then_please_tick_the_box() -> None:
 
 
 @pytest.mark.parametrize(
-    "typed",
-    ["https://www.accentplasticsurgery.example/laser/", "http://127.0.0.1:3000/", "https://x.example/?a=1#f"],
+    ("typed", "kept"),
+    [
+        (
+            "https://www.accentplasticsurgery.example/laser/",
+            "https://www.accentplasticsurgery.example/laser/",
+        ),
+        ("http://127.0.0.1:3000/", "http://127.0.0.1:3000/"),
+        ("https://x.example", "https://x.example/"),
+        # Only the origin and the path are kept: ad-click ids, campaign tags, an address are dropped
+        (
+            "https://www.accentplasticsurgery.example/laser/?gclid=EAIaIQ&utm_source=fb&fbclid=IwAR#form",
+            "https://www.accentplasticsurgery.example/laser/",
+        ),
+        ("https://x.example/?email=jane%40example.com", "https://x.example/"),
+        ("HTTPS://WWW.X.example/Laser/#top", "https://www.x.example/Laser/"),
+        ("https://jane:secret@x.example:8443/p?q=1", "https://x.example:8443/p"),
+    ],
 )
-def test_given_an_absolute_http_url_then_it_is_accepted(typed: str) -> None:
-    assert valid(source_url=typed).source_url == typed
+def test_given_an_absolute_http_url_then_only_its_origin_and_path_are_kept(typed: str, kept: str) -> None:
+    assert valid(source_url=typed).source_url == kept
 
 
 def test_given_a_url_of_2048_characters_then_it_is_accepted() -> None:
@@ -391,6 +406,7 @@ def test_given_a_url_of_2048_characters_then_it_is_accepted() -> None:
         "ftp://example.com/",
         "https://",
         "https://example.com/a b",
+        "https://example.com:99999/",
         "https://example.com/" + "a" * 2029,
     ],
 )

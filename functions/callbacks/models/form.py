@@ -11,6 +11,7 @@ import re
 import unicodedata
 from functools import cache
 from typing import Annotated, Any
+from urllib.parse import urlsplit
 
 import phonenumbers
 from email_validator import EmailNotValidError, validate_email
@@ -230,7 +231,14 @@ class CallbackRequestIn(BaseModel):
     ] = None
     message: Annotated[str | None, Field(description=f"at most {MESSAGE_MAX} characters")] = None
     consent: Annotated[bool, Field(description="must be true: JSON true, or on/true/yes/1 in a form")]
-    source_url: Annotated[str | None, Field(max_length=SOURCE_URL_MAX)] = None
+    source_url: Annotated[
+        str | None,
+        Field(
+            max_length=SOURCE_URL_MAX,
+            description="the absolute http(s) URL of the page the form was on; only its origin and "
+            "path are kept (the query and fragment are dropped before storing)",
+        ),
+    ] = None
     form_page: Annotated[
         str | None,
         Field(
@@ -369,11 +377,18 @@ class CallbackRequestIn(BaseModel):
             return None
         if len(text) > SOURCE_URL_MAX or _has_control_characters(text) or " " in text:
             raise _problem(FIELD_MESSAGES["source_url"])
-        scheme, _, rest = text.partition("://")
-        host = rest.split("/", 1)[0].split("?", 1)[0].split("#", 1)[0]
-        if scheme.lower() not in ("http", "https") or not host:
+        try:
+            parts = urlsplit(text)
+            port = parts.port
+        except ValueError:
+            raise _problem(FIELD_MESSAGES["source_url"]) from None
+        if parts.scheme.lower() not in ("http", "https") or not parts.hostname:
             raise _problem(FIELD_MESSAGES["source_url"])
-        return text
+        # Only the origin and the path: a query or fragment carries ad-click ids (gclid, fbclid,
+        # utm_*) and sometimes an email address, and a user:password@ prefix a secret.
+        host = f"[{parts.hostname}]" if ":" in parts.hostname else parts.hostname
+        origin = f"{parts.scheme.lower()}://{host}" + (f":{port}" if port is not None else "")
+        return origin + (parts.path or "/")
 
     @field_validator("form_page", mode="before")
     @classmethod

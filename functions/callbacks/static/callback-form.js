@@ -222,7 +222,8 @@
       const formPage = form.elements.namedItem("form_page");
       if (formPage) formPage.value = location.pathname.slice(0, 2048);
       const source = form.elements.namedItem("source_url");
-      if (source) source.value = location.href.length <= 2048 ? location.href : location.origin + location.pathname.slice(0, 1024);
+      // Only the page's origin and path: its query and fragment carry ad-click ids, sometimes an address.
+      if (source) source.value = (location.origin + location.pathname).slice(0, 2048);
       for (const field of Object.keys(LABELS)) clearError(form, field);
       const problems = check(form);
       if (problems.length) return showErrors(form, state, problems);
