@@ -77,6 +77,20 @@ deploy: build ## sam deploy, with samconfig.toml (first time: make deploy ARGS=-
 bench: install ## Cold-start import cost and request latency, measured
 	$(BIN)/python -m infra.tools.bench
 
+# One visitor's data (README, "A visitor's data"): PHONE=... or EMAIL=...; STACK=<name> for a
+# deployed stack (the local stack of `make run` otherwise); YES=1 lets forget skip its question.
+.PHONY: export
+export: install ## Print everything held about one visitor as JSON: make export PHONE=... (or EMAIL=...)
+	@$(BIN)/python -m infra.tools.privacy export
+
+.PHONY: forget
+forget: install ## Erase one visitor's requests after asking, and list what to purge from the mailboxes
+	@$(BIN)/python -m infra.tools.privacy forget
+
+.PHONY: spam
+spam: install ## The honeypot's catches of the last 7 days (STACK=<name> for a deployed stack)
+	@$(BIN)/python -m infra.tools.privacy spam
+
 .PHONY: clean
 clean: ## Remove environments and build output
 	rm -rf $(VENV) $(SAM_VENV) .aws-sam .local .pytest_cache .mypy_cache .ruff_cache .coverage

@@ -88,6 +88,11 @@ def provision(
         KeySchema=props["KeySchema"],
         AttributeDefinitions=props["AttributeDefinitions"],
         BillingMode=props["BillingMode"],
+        **(
+            {"GlobalSecondaryIndexes": props["GlobalSecondaryIndexes"]}
+            if "GlobalSecondaryIndexes" in props
+            else {}
+        ),
         StreamSpecification={"StreamEnabled": True, **props["StreamSpecification"]},
         SSESpecification={"Enabled": props["SSESpecification"]["SSEEnabled"]},
     )

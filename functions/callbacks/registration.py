@@ -56,8 +56,11 @@ def _digest(*parts: str) -> str:
     return hashlib.sha256("\x1f".join(parts).encode("utf-8")).hexdigest()
 
 
-def content_fingerprint(request: CallbackRequestIn) -> str:
-    """What makes two submissions the same request: phone, name, interest and message."""
+def content_fingerprint(request: CallbackRequestIn | StoredCallbackRequest) -> str:
+    """What makes two submissions the same request: phone, name, interest and message.
+
+    The stored record gives the same digest, so erasing a request can find its marker.
+    """
     message = " ".join((request.message or "").split())
     phone = request.phone + (f";ext={request.phone_extension}" if request.phone_extension else "")
     interest = request.interest.value if request.interest else ""

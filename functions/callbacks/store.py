@@ -6,6 +6,9 @@ One table, one string key ``pk``:
 - ``idempotency#<sha256>`` and ``fingerprint#<sha256>``: dedupe markers that point at a request;
 - ``spam#<id>``: a submission the honeypot caught, the same shape plus ``caught_by``, kept 7 days.
 
+Sparse indexes, keys only: ``by-phone`` (``phone``) and ``by-email`` (``email_key``) hold the
+requests and catches of one visitor; ``spam-by-time`` (``caught_by``) the catches.
+
 A new request is stored with one ``TransactWriteItems`` call: the request and its markers, each
 marker conditional on not pointing at a request made within its window. When a condition fails,
 DynamoDB hands back the marker (``ReturnValuesOnConditionCheckFailure``), so a duplicate learns
@@ -52,9 +55,19 @@ class SaveOutcome:
     created: bool
 
 
+def email_key(email: str) -> str:
+    """How the ``by-email`` index finds an address: in lower case, as people retype it."""
+    return email.lower()
+
+
 def request_item(request: StoredCallbackRequest, prefix: str = REQUEST_PREFIX) -> dict[str, Any]:
-    """The DynamoDB item of a request, in the low-level client's attribute-value form."""
+    """The DynamoDB item of a request, in the low-level client's attribute-value form.
+
+    ``phone`` and ``email_key`` put it in the ``by-phone`` and ``by-email`` indexes (export, forget).
+    """
     values = request.model_dump(mode="json", exclude_none=True)
+    if request.email:
+        values["email_key"] = email_key(request.email)
     return aws.dynamodb_item({"pk": prefix + request.id, **values})
 
 

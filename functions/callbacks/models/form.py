@@ -200,6 +200,25 @@ def page_path(value: Any) -> str | None:
     return path
 
 
+def normalised_phone(value: Any) -> str:
+    """The number in E.164 exactly as the intake stores it (the privacy tools find it so);
+    a ``ValueError`` with the visitor's message when it is not one the office can call."""
+    number = _parsed_phone(value)
+    if number.extension and len(number.extension) > EXTENSION_MAX:
+        raise _problem(PHONE_EXTENSION_MESSAGE)
+    return str(phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164))
+
+
+def normalised_email(text: str) -> str:
+    """The address as the intake stores it; a ``ValueError`` with the visitor's message if invalid."""
+    if len(text) > EMAIL_MAX:
+        raise _problem(f"Please use an email address of at most {EMAIL_MAX} characters.")
+    try:
+        return str(validate_email(text, check_deliverability=False).normalized)
+    except EmailNotValidError:
+        raise _problem(FIELD_MESSAGES["email"]) from None
+
+
 def _extension_of(value: Any) -> str | None:
     try:
         return _parsed_phone(value).extension or None
@@ -326,23 +345,13 @@ class CallbackRequestIn(BaseModel):
     @field_validator("phone", mode="before")
     @classmethod
     def _valid_phone(cls, value: Any) -> str:
-        number = _parsed_phone(value)
-        if number.extension and len(number.extension) > EXTENSION_MAX:
-            raise _problem(PHONE_EXTENSION_MESSAGE)
-        return str(phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164))
+        return normalised_phone(value)
 
     @field_validator("email", mode="before")
     @classmethod
     def _valid_email(cls, value: Any) -> str | None:
         text = _optional_text(value, "email")
-        if text is None:
-            return None
-        if len(text) > EMAIL_MAX:
-            raise _problem(f"Please use an email address of at most {EMAIL_MAX} characters.")
-        try:
-            return str(validate_email(text, check_deliverability=False).normalized)
-        except EmailNotValidError:
-            raise _problem(FIELD_MESSAGES["email"]) from None
+        return None if text is None else normalised_email(text)
 
     @field_validator("best_time", "interest", mode="before")
     @classmethod
