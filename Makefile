@@ -91,6 +91,10 @@ forget: install ## Erase one visitor's requests after asking, and list what to p
 spam: install ## The honeypot's catches of the last 7 days (STACK=<name> for a deployed stack)
 	@$(BIN)/python -m infra.tools.privacy spam
 
+.PHONY: loadtest
+loadtest: install ## Load on the local stack: req/s, p50/p99, 5xx, stored vs accepted, emails per request
+	$(BIN)/python -m infra.tools.loadtest $(ARGS)
+
 .PHONY: clean
 clean: ## Remove environments and build output
 	rm -rf $(VENV) $(SAM_VENV) .aws-sam .local .pytest_cache .mypy_cache .ruff_cache .coverage

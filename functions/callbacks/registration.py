@@ -67,12 +67,26 @@ def content_fingerprint(request: CallbackRequestIn | StoredCallbackRequest) -> s
     return _digest(phone, " ".join(request.name.casefold().split()), interest, message)
 
 
+def content_digest(request: CallbackRequestIn) -> str:
+    """Everything the record keeps of what the visitor sent: an idempotency key names one content."""
+    # The extension too: a corrected extension under the same key is a correction, not a repeat.
+    extension = f";ext={request.phone_extension}" if request.phone_extension else ""
+    content = request.model_dump_json(include=_STORED_FIELDS) + extension
+    return hashlib.sha256(content.encode("utf-8")).hexdigest()
+
+
 def dedupe_keys(request: CallbackRequestIn, idempotency_key: str | None) -> list[store.DedupeKey]:
     keys = []
     key = idempotency_key or request.idempotency_key
-    if key:
-        keys.append(store.DedupeKey("idempotency", _digest(key), IDEMPOTENCY_WINDOW_SECONDS))
-    keys.append(store.DedupeKey("fingerprint", content_fingerprint(request), DUPLICATE_WINDOW_SECONDS))
+    key_hash = _digest(key) if key else None
+    content = content_digest(request)
+    if key_hash:
+        keys.append(store.DedupeKey("idempotency", key_hash, IDEMPOTENCY_WINDOW_SECONDS, content, key_hash))
+    keys.append(
+        store.DedupeKey(
+            "fingerprint", content_fingerprint(request), DUPLICATE_WINDOW_SECONDS, content, key_hash
+        )
+    )
     return keys
 
 

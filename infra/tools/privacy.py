@@ -184,7 +184,7 @@ def forget(
         target.client.delete_item(TableName=target.table, Key={"pk": {"S": str(item["pk"])}})
         erased.append(str(item["id"]))
         if _kind(item) == "request":
-            _forget_marker(target, item)
+            _forget_markers(target, item)
     emailed = [item for item in items if _kind(item) == "request"]
     say(f"Erased {len(erased)} item(s).")
     if emailed:
@@ -198,18 +198,31 @@ def forget(
     return erased
 
 
-def _forget_marker(target: Target, item: dict[str, Any]) -> None:
-    # The duplicate marker holds a digest of phone, name, interest and message: erased with the
-    # request while it still points at it. Idempotency markers hold a digest of a random form key.
+def _forget_markers(target: Target, item: dict[str, Any]) -> None:
+    """The request's dedupe markers, while they still point at it (they expire within a day).
+
+    The duplicate marker's key is a digest of phone, name, interest and message, so the record
+    finds it; it names the idempotency key's hash, which finds the other marker.
+    """
     record = request_from_image(item)
+    old = _delete_pointing_at(target, f"fingerprint#{content_fingerprint(record)}", record.id)
+    key_hash = old.get("key_hash", {}).get("S")
+    if key_hash:
+        _delete_pointing_at(target, f"idempotency#{key_hash}", record.id)
+
+
+def _delete_pointing_at(target: Target, pk: str, request_id: str) -> dict[str, Any]:
     # Gone already (expired), or pointing at another request: then there is nothing of this one.
     with contextlib.suppress(target.client.exceptions.ConditionalCheckFailedException):
-        target.client.delete_item(
+        answer = target.client.delete_item(
             TableName=target.table,
-            Key={"pk": {"S": f"fingerprint#{content_fingerprint(record)}"}},
+            Key={"pk": {"S": pk}},
             ConditionExpression="request_id = :id",
-            ExpressionAttributeValues={":id": {"S": record.id}},
+            ExpressionAttributeValues={":id": {"S": request_id}},
+            ReturnValues="ALL_OLD",
         )
+        return dict(answer.get("Attributes") or {})
+    return {}
 
 
 def recent_spam(target: Target, days: int = SPAM_DAYS, now: datetime | None = None) -> list[dict[str, Any]]:

@@ -7,6 +7,7 @@ filled by the real intake handler.
 from __future__ import annotations
 
 import json
+import uuid
 from typing import Any
 
 import boto3
@@ -28,7 +29,8 @@ def target(moto_aws: Provisioned) -> privacy.Target:
 
 
 def post(fields: dict[str, Any]) -> str:
-    answer = invoke(json_event(fields))
+    # As the form's script sends it: with an idempotency key, so both kinds of marker are made.
+    answer = invoke(json_event({**fields, "idempotency_key": uuid.uuid4().hex}))
     assert answer.status == 201, answer.body
     return str(answer.json()["id"])
 
@@ -132,6 +134,7 @@ def test_given_forget_confirmed_then_the_visitors_items_and_markers_go_and_the_m
     assert f"spam#{caught}" not in remaining
     assert f"request#{ana}" in remaining
     assert len([key for key in remaining if key.startswith("fingerprint#")]) == 1  # Ana's
+    assert len([key for key in remaining if key.startswith("idempotency#")]) == 1  # Ana's
     assert privacy.find(target, phone="662-377-6290") == []
     # And the output names what to purge from the mailboxes, and what still holds a copy
     text = "\n".join(said)

@@ -112,9 +112,14 @@ def test_given_an_extension_then_it_is_stored_beside_the_number(dynamodb: Any, m
     assert item["phone_extension"]["S"] == "12"
 
 
-def test_given_the_same_number_with_another_extension_then_a_new_request_not_a_duplicate() -> None:
-    first = invoke(json_event({**VALID, "phone": "662-377-6290 x12"}))
-    second = invoke(json_event({**VALID, "phone": "662-377-6290 x14"}))
+@pytest.mark.parametrize("key", [None, "form-7f3a"], ids=["no-key", "same-key"])
+def test_given_the_same_number_with_another_extension_then_a_new_request_not_a_duplicate(
+    key: str | None,
+) -> None:
+    # A visitor who corrected the extension after a timeout: the correction is stored, not dropped.
+    extra = {"idempotency_key": key} if key else {}
+    first = invoke(json_event({**VALID, "phone": "662-377-6290 x12", **extra}))
+    second = invoke(json_event({**VALID, "phone": "662-377-6290 x14", **extra}))
 
     assert (first.status, second.status) == (201, 201)
     assert first.json()["id"] != second.json()["id"]
