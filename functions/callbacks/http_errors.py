@@ -76,8 +76,11 @@ def _form_page() -> str | None:
 
 def _back_url() -> str | None:
     headers = router.current_event.headers
+    host = headers.get("host")
+    # The API's own origin, as the browser saw it: a post from a page on it has a whole Referer.
+    own = f"{headers.get('x-forwarded-proto') or 'https'}://{host}" if host else None
     return form_back_link(
-        headers.get("origin"), headers.get("referer"), _form_page(), get_settings().allowed_origins
+        headers.get("origin"), headers.get("referer"), _form_page(), get_settings().allowed_origins, own
     )
 
 

@@ -340,9 +340,9 @@ def test_browser_check_shows_errors_next_to_fields_announces_them_and_focuses_th
 
 
 def test_server_side_field_errors_are_shown_next_to_the_fields(page: Page, local_stack: Any) -> None:
-    # Given a number that looks like a phone number but is not a real one (no area code 123)
+    # Given a number of the right shape whose area code only the API knows is none (555)
     page.goto(f"{local_stack.api_base}/")
-    fill_form(page, "Ana Smith", "123-456-7890")
+    fill_form(page, "Ana Smith", "555-234-5678")
     posts = posts_of(page)
 
     # When the visitor sends it

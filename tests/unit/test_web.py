@@ -105,3 +105,9 @@ def test_given_no_trustworthy_page_then_no_link_and_the_back_button(
     origin: str | None, referer: str | None, form_page: str | None
 ) -> None:
     assert form_back_link(origin, referer, form_page, ALLOWED) is None
+
+
+def test_given_a_post_from_a_page_on_the_apis_own_origin_then_its_whole_referer_leads_back() -> None:
+    # A same-origin post's Referer is whole: "/" is then the form's page, not a cut-down origin.
+    assert form_back_link(SITE, f"{SITE}/", None, ALLOWED, own_origin=SITE) == f"{SITE}/"
+    assert form_back_link(SITE, f"{SITE}/", None, ALLOWED, own_origin="https://api.example") is None
