@@ -17,7 +17,7 @@ from aws_lambda_powertools.event_handler import APIGatewayRestResolver, CORSConf
 from aws_lambda_powertools.event_handler.api_gateway import Router
 from aws_lambda_powertools.event_handler.openapi.params import Body, Header
 from aws_lambda_powertools.logging import correlation_paths
-from aws_lambda_powertools.metrics import MetricUnit, single_metric
+from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.data_classes import APIGatewayProxyEvent
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
@@ -26,9 +26,10 @@ from callbacks.http_errors import JSON, MAX_BODY_BYTES, wants_page
 from callbacks.models.api import CallbackRequestReceipt, ErrorBody
 from callbacks.models.form import IDEMPOTENCY_KEY_REGEX, CallbackRequestIn, new_area_code
 from callbacks.models.record import reference
-from callbacks.observability import METRICS_NAMESPACE, SERVICE, logger, metrics
+from callbacks.observability import count_by_dimension, logger, metrics
 from callbacks.registration import Arrival, register_callback_request
 from callbacks.settings import get_settings
+from callbacks.spam import new_render_token
 from callbacks.web import normalized_media_type
 
 router = Router()
@@ -96,8 +97,8 @@ def create_callback_request(
     )
     outcome = register_callback_request(request, idempotency_key, arrival, get_settings())
     if outcome.caught_by:
-        # The same answer as a person gets, and nothing sent.
-        metrics.add_metric(name="SpamCaught", unit=MetricUnit.Count, value=1)
+        # The same answer as a person gets, and nothing sent; a honeypot catch may be kept.
+        count_by_dimension("SpamCaught", "layer", outcome.caught_by)
         logger.info(
             "callback_request_spam",
             extra={"layer": outcome.caught_by, "kept": outcome.kept, "spam_id": outcome.request_id},
@@ -120,14 +121,7 @@ def _count_new_area_code(phone: str, request_id: str) -> None:
     area_code = new_area_code(phone)
     if area_code is None:
         return
-    with single_metric(
-        name="PhoneAreaCodeUnknown",
-        unit=MetricUnit.Count,
-        value=1,
-        namespace=METRICS_NAMESPACE,
-        default_dimensions={"service": SERVICE},
-    ) as metric:
-        metric.add_dimension(name="area_code", value=area_code)
+    count_by_dimension("PhoneAreaCodeUnknown", "area_code", area_code)
     logger.info("phone_area_code_unknown", extra={"request_id": request_id, "area_code": area_code})
 
 
@@ -138,10 +132,11 @@ def _form_script() -> str:
 
 @router.get("/callback-form.js", summary="The embeddable form's script", tags=["Website form"])
 def form_script() -> Response[str]:
+    # Each copy carries a fresh render token; a cached copy's token is older, never too fresh.
     return Response(
         status_code=200,
         content_type="text/javascript; charset=utf-8",
-        body=_form_script(),
+        body=_form_script().replace("__RENDER_TOKEN__", new_render_token() or "none"),
         headers={"Cache-Control": "public, max-age=300"},
     )
 

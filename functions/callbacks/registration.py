@@ -11,7 +11,7 @@ import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from callbacks import store
+from callbacks import signing, spam, store
 from callbacks.models.form import CallbackRequestIn
 from callbacks.models.record import ConsentRecord, StoredCallbackRequest, utc_timestamp
 from callbacks.settings import Settings
@@ -107,27 +107,55 @@ def stored_record(
     )
 
 
+def _caught_by_honeypot(request: CallbackRequestIn, arrival: Arrival, settings: Settings) -> Registration:
+    request_id = new_request_id()
+    if not request.is_valid_spam:
+        return Registration(request_id=request_id, created=True, caught_by="honeypot")
+    now = int(arrival.received_at.timestamp())
+    caught = stored_record(request, request_id, arrival, settings).model_copy(
+        update={"caught_by": "honeypot", "expires_at": now + SPAM_RETENTION_SECONDS}
+    )
+    try:
+        # The address's hour only: a catch never uses up a person's own daily calls.
+        address_caps = [
+            cap
+            for cap in spam.caps(request.phone, arrival.ip_address, arrival.received_at, settings)
+            if cap.layer == "address_cap"
+        ]
+    except signing.SecretUnavailableError as error:
+        spam.layers_unavailable(str(error))
+        address_caps = []
+    kept = store.save_spam(caught, address_caps, now)
+    return Registration(request_id=request_id, created=True, caught_by="honeypot", kept=kept)
+
+
 def register_callback_request(
     request: CallbackRequestIn, idempotency_key: str | None, arrival: Arrival, settings: Settings
 ) -> Registration:
-    """Store a new request, or find the one it repeats; one DynamoDB call either way."""
+    """Store a new request, or find the one it repeats; one DynamoDB call either way.
+
+    A request a spam layer catches gets a receipt like anyone else's and is never emailed; only a
+    honeypot catch with valid fields is kept, briefly, as ``spam#``.
+    """
     if request.is_spam:
         # Caught by the honeypot: a receipt like anyone else's, never an email. Valid fields are
-        # kept for a week under spam#, so a real person can still be found; garbage is not kept.
-        request_id = new_request_id()
-        if request.is_valid_spam:
-            caught = stored_record(request, request_id, arrival, settings).model_copy(
-                update={
-                    "caught_by": "honeypot",
-                    "expires_at": int(arrival.received_at.timestamp()) + SPAM_RETENTION_SECONDS,
-                }
-            )
-            store.save_spam(caught)
-        return Registration(
-            request_id=request_id, created=True, caught_by="honeypot", kept=request.is_valid_spam
+        # kept for a week under spam#, within the per-address cap, so a real person whose
+        # autofill tool filled the hidden field can still be found; garbage is not kept.
+        return _caught_by_honeypot(request, arrival, settings)
+    now = arrival.received_at.timestamp()
+    try:
+        caught_by = spam.judge_render_token(request.render_token, now, settings) or spam.judge_turnstile(
+            request.turnstile_response, request.render_token, arrival.ip_address, settings
         )
+        caps = spam.caps(request.phone, arrival.ip_address, arrival.received_at, settings)
+    except signing.SecretUnavailableError as error:
+        # A lost patient costs more than a stray bot: without the secret, store it unjudged.
+        spam.layers_unavailable(str(error))
+        caught_by, caps = None, []
+    if caught_by:
+        return Registration(request_id=new_request_id(), created=True, caught_by=caught_by)
     record = stored_record(request, new_request_id(), arrival, settings)
-    saved = store.save_new_request(
-        record, dedupe_keys(request, idempotency_key), now=int(arrival.received_at.timestamp())
-    )
+    saved = store.save_new_request(record, dedupe_keys(request, idempotency_key), now=int(now), caps=caps)
+    if saved.capped_by:
+        return Registration(request_id=saved.request_id, created=True, caught_by=saved.capped_by)
     return Registration(request_id=saved.request_id, created=saved.created)

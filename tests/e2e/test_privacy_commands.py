@@ -9,8 +9,8 @@ from typing import Any
 
 import pytest
 
-from tests.e2e.conftest import RunningStack
-from tests.e2e.test_http_contract import assert_receipt, new_phone, post_json, valid_fields
+from tests.e2e.conftest import HttpClient, RunningStack
+from tests.http_contract import assert_receipt, e164, json_body, new_phone, post, valid_fields
 
 pytestmark = pytest.mark.e2e
 
@@ -38,11 +38,11 @@ def exported(stack: RunningStack, **who: str) -> dict[str, Any]:
 
 def test_make_export_and_forget_find_and_erase_one_visitor(local_stack: RunningStack) -> None:
     # Given a visitor's request and honeypot catch on the running local stack
-    phone, e164 = new_phone()
-    request_id = assert_receipt(
-        post_json(local_stack, valid_fields(phone=phone, email="zoe@example.com")), 201
-    )
-    caught = post_json(local_stack, valid_fields(phone=phone, website="autofilled")).json()["id"]
+    client = HttpClient(local_stack)
+    phone = new_phone()
+    sent = post(client, json_body(valid_fields(phone=phone, email="zoe@example.com")))
+    request_id = assert_receipt(sent, 201)
+    caught = post(client, json_body(valid_fields(phone=phone, website="autofilled"))).json()["id"]
 
     # When exported by the number as the visitor says it, or by the address
     by_phone = exported(local_stack, phone=phone.replace("(", "").replace(") ", "."))
@@ -50,7 +50,7 @@ def test_make_export_and_forget_find_and_erase_one_visitor(local_stack: RunningS
 
     # Then both find the request and the catch
     assert [r["id"] for r in by_phone["requests"]] == [request_id]
-    assert by_phone["requests"][0]["phone"] == e164
+    assert by_phone["requests"][0]["phone"] == e164(phone)
     assert [c["id"] for c in by_phone["honeypot_catches"]] == [caught]
     assert [r["id"] for r in by_email["requests"]] == [request_id]
     spam = make(local_stack, "spam")

@@ -16,12 +16,13 @@ from boto3.dynamodb.types import TypeDeserializer
 
 from callbacks.intake import thank_you_location
 from callbacks.mailer import subject_line
+from callbacks.settings import get_settings
 from callbacks.store import request_from_image
 from infra.local.filters import compile_pattern, matches_any
 from infra.provision import Provisioned, resource
+from tests.http_contract import BROWSER_ACCEPT
 from tests.integration.helpers import (
     ALLOWED_ORIGIN,
-    BROWSER_ACCEPT,
     VALID,
     form_event,
     invoke,
@@ -61,7 +62,7 @@ def test_given_a_tupelo_471_or_territory_number_when_posted_then_201_and_stored(
 ) -> None:
     answer = invoke(form_event({**VALID, "phone": typed}))
 
-    assert answer.status == 201, answer.body
+    assert answer.status == 201, answer.text
     assert [item["phone"]["S"] for item in requests_in(dynamodb, moto_aws.table_name)] == [e164]
 
 
@@ -186,15 +187,15 @@ def test_given_a_cross_origin_plain_post_with_its_path_then_the_422_page_links_b
 
     # Then its page links back to the form's own page, not to the site's home page
     assert answer.status == 422
-    assert f'<a href="{ALLOWED_ORIGIN}/fractional-co2-laser/">Go back to the form</a>' in answer.body
+    assert f'<a href="{ALLOWED_ORIGIN}/fractional-co2-laser/">Go back to the form</a>' in answer.text
 
 
 def test_given_a_cross_origin_plain_post_without_its_path_then_the_back_button_not_the_home_page() -> None:
     answer = invoke(form_event({**VALID, "phone": "12"}, accept=BROWSER_ACCEPT, Referer=f"{ALLOWED_ORIGIN}/"))
 
     assert answer.status == 422
-    assert "Go back to the form" not in answer.body
-    assert "Use your browser's Back button to return to the form." in answer.body
+    assert "Go back to the form" not in answer.text
+    assert "Use your browser's Back button to return to the form." in answer.text
 
 
 def test_given_a_form_page_with_a_foreign_origin_then_no_link_leads_off_the_practices_sites() -> None:
@@ -208,8 +209,8 @@ def test_given_a_form_page_with_a_foreign_origin_then_no_link_leads_off_the_prac
     )
 
     assert answer.status == 422
-    assert "evil.example" not in answer.body
-    assert "Back button" in answer.body
+    assert "evil.example" not in answer.text
+    assert "Back button" in answer.text
 
 
 def test_given_a_broken_form_page_then_the_request_is_still_stored() -> None:
@@ -274,8 +275,10 @@ def test_given_a_person_whose_autofill_filled_the_honeypot_then_the_catch_is_kep
     assert item["name"]["S"] == "Jane Doe"
     created = datetime.fromisoformat(item["created_at"]["S"].replace("Z", "+00:00")).timestamp()
     assert int(item["expires_at"]["N"]) == int(created) + 7 * 86400
-    # And no request, no dedupe marker: it is never emailed and never blocks a real request
-    assert [i["pk"]["S"].split("#")[0] for i in scan_table(dynamodb, moto_aws.table_name)] == ["spam"]
+    # And no request, no dedupe marker: it is never emailed and never blocks a real request; it
+    # counts against its address's hourly cap (a flood of catches is not kept)
+    kinds = sorted(i["pk"]["S"].split("#")[0] for i in scan_table(dynamodb, moto_aws.table_name))
+    assert kinds == ["cap", "spam"]
 
 
 def test_given_a_kept_catch_then_the_stream_filter_passes_it_over_so_it_is_never_emailed(
@@ -300,6 +303,20 @@ def test_given_a_kept_catch_then_the_stream_filter_passes_it_over_so_it_is_never
     passed = [r for r in records if matches_any([compile_pattern(pattern["Pattern"])], r)]
     assert len([r for r in records if r["dynamodb"]["Keys"]["pk"]["S"].startswith("spam#")]) == 1
     assert [r["dynamodb"]["Keys"]["pk"]["S"] for r in passed] == [f"request#{real.json()['id']}"]
+
+
+def test_given_a_flood_of_catches_from_one_address_then_only_the_hours_cap_is_kept(
+    dynamodb: Any, moto_aws: Provisioned, environment: dict[str, str]
+) -> None:
+    # Given more honeypot catches from one address in an hour than its cap
+    cap = get_settings().address_hourly_cap
+    answers = [
+        invoke(form_event({**VALID, "phone": f"(662) 840-{n:04d}", "website": "x"})) for n in range(cap + 3)
+    ]
+
+    # Then every answer is a success, and no more than the cap are kept
+    assert {answer.status for answer in answers} == {201}
+    assert len(spam_in(dynamodb, moto_aws.table_name)) == cap
 
 
 def test_given_a_bots_garbage_in_the_honeypot_then_a_quiet_success_and_nothing_kept(
