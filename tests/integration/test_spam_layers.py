@@ -75,7 +75,7 @@ def posted_after(seconds: float, fields: dict[str, Any], **kwargs: Any) -> Answe
 
 def same_as_a_person_gets(answer: Answer) -> None:
     assert answer.status == 201
-    assert set(answer.json()) == {"id", "status"}
+    assert set(answer.json()) == {"id", "reference", "status"}
     assert answer.json()["status"] == "received"
 
 
