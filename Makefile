@@ -128,6 +128,20 @@ doctor: install ## Can it deliver? The local stack (make run), or STACK=<name> /
 bench: install build ## What Lambda loads, measured: cold start against a boto3 floor, warm requests, package size
 	PYTHON="$(PYTHON)" $(BIN)/python -m infra.tools.bench
 
+# One visitor's data (README, "A visitor's data"): PHONE=... or EMAIL=...; STACK=<name> for a
+# deployed stack (the local stack of `make run` otherwise); YES=1 lets forget skip its question.
+.PHONY: export
+export: install ## Print everything held about one visitor as JSON: make export PHONE=... (or EMAIL=...)
+	@$(BIN)/python -m infra.tools.privacy export
+
+.PHONY: forget
+forget: install ## Erase one visitor's requests after asking, and list what to purge from the mailboxes
+	@$(BIN)/python -m infra.tools.privacy forget
+
+.PHONY: spam
+spam: install ## The honeypot's catches of the last 7 days (STACK=<name> for a deployed stack)
+	@$(BIN)/python -m infra.tools.privacy spam
+
 .PHONY: loadtest
 loadtest: install ## Load on the local stack: req/s, p50/p99, 5xx, stored vs accepted, emails per request
 	$(BIN)/python -m infra.tools.loadtest $(ARGS)

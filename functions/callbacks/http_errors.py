@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import re
 from typing import Any
+from urllib.parse import parse_qs
 
 from aws_lambda_powertools.event_handler import CORSConfig, Response
 from aws_lambda_powertools.event_handler.api_gateway import Router
@@ -21,7 +22,7 @@ from callbacks.observability import count_by_dimension, logger, metrics
 from callbacks.office import OFFICE_PHONE
 from callbacks.settings import get_settings
 from callbacks.store import StorageUnavailableError
-from callbacks.web import error_page, prefers_html, refusal_page
+from callbacks.web import error_page, form_back_link, prefers_html, refusal_page
 
 # Every valid request fits: 1000 four-byte characters of message, urlencoded, are 12 KB.
 MAX_BODY_BYTES = 32 * 1024
@@ -57,9 +58,27 @@ def wants_page() -> bool:
     return prefers_html(router.current_event.headers.get("accept"))
 
 
+def _form_page() -> str | None:
+    """The ``form_page`` field of a plain form post (urlencoded, as browsers send without JavaScript)."""
+    event = router.current_event
+    content_type = (event.headers.get("content-type") or "").split(";", 1)[0].strip().lower()
+    if content_type != "application/x-www-form-urlencoded":
+        return None
+    try:
+        values = parse_qs(event.decoded_body or "", max_num_fields=50).get("form_page")
+    except ValueError:
+        return None
+    return values[0] if values else None
+
+
 def _back_url() -> str | None:
-    referer = router.current_event.headers.get("referer") or ""
-    return referer if referer.startswith(("https://", "http://")) else None
+    headers = router.current_event.headers
+    host = headers.get("host")
+    # The API's own origin, as the browser saw it: a post from a page on it has a whole Referer.
+    own = f"{headers.get('x-forwarded-proto') or 'https'}://{host}" if host else None
+    return form_back_link(
+        headers.get("origin"), headers.get("referer"), _form_page(), get_settings().allowed_origins, own
+    )
 
 
 @router.exception_handler(RequestUnsupportedContentType)

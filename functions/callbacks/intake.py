@@ -12,6 +12,7 @@ from datetime import UTC, datetime
 from functools import cache
 from importlib import resources
 from typing import Annotated, Any, cast
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, CORSConfig, Response
 from aws_lambda_powertools.event_handler.api_gateway import Router
@@ -24,7 +25,8 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from callbacks import contacted, deadline, http_errors
 from callbacks.http_errors import JSON, MAX_BODY_BYTES, wants_page
 from callbacks.models.api import CallbackRequestReceipt, ErrorBody
-from callbacks.models.form import IDEMPOTENCY_KEY_REGEX, CallbackRequestIn
+from callbacks.models.form import IDEMPOTENCY_KEY_REGEX, CallbackRequestIn, new_area_code
+from callbacks.models.record import reference
 from callbacks.observability import count_by_dimension, logger, metrics
 from callbacks.registration import Arrival, Registration, register_callback_request
 from callbacks.settings import get_settings
@@ -34,11 +36,20 @@ from callbacks.web import normalized_media_type
 router = Router()
 
 
+def thank_you_location(thank_you_url: str, request_reference: str) -> str:
+    """The thank-you page with the reference (``?ref=``), beside any query the URL already has."""
+    parts = urlsplit(thank_you_url)
+    query = urlencode([*parse_qsl(parts.query, keep_blank_values=True), ("ref", request_reference)])
+    return urlunsplit(parts._replace(query=query))
+
+
 def _received(outcome: Registration) -> Response[CallbackRequestReceipt | None]:
     if wants_page():
-        return Response(status_code=303, headers={"Location": get_settings().thank_you_url}, body=None)
+        location = thank_you_location(get_settings().thank_you_url, reference(outcome.request_id))
+        return Response(status_code=303, headers={"Location": location}, body=None)
     receipt = CallbackRequestReceipt(
         id=outcome.request_id,
+        reference=reference(outcome.request_id),
         call_by=outcome.call_by,
         call_by_text=deadline.call_by_text(deadline.parse(outcome.call_by)),
     )
@@ -56,7 +67,10 @@ def _received(outcome: Registration) -> Response[CallbackRequestReceipt | None]:
     responses={
         200: {"description": "Duplicate of an earlier request: the same id, nothing new stored"},
         201: {"description": "Stored; the office will be emailed"},
-        303: {"description": "Browser form post stored (or duplicate): go to the thank-you page"},
+        303: {
+            "description": "Browser form post stored (or duplicate): go to the thank-you page, "
+            "with the reference as ?ref="
+        },
         400: {"description": "Malformed body", "content": {JSON: {"model": ErrorBody}}},
         403: {"description": "Origin not allowed", "content": {JSON: {"model": ErrorBody}}},
         413: {
@@ -89,16 +103,32 @@ def create_callback_request(
     )
     outcome = register_callback_request(request, idempotency_key, arrival, get_settings())
     if outcome.caught_by:
-        # The same answer as a person gets, and nothing stored or sent.
+        # The same answer as a person gets, and nothing sent; a honeypot catch may be kept.
         count_by_dimension("SpamCaught", "layer", outcome.caught_by)
-        logger.info("callback_request_spam", extra={"layer": outcome.caught_by})
+        logger.info(
+            "callback_request_spam",
+            extra={"layer": outcome.caught_by, "kept": outcome.kept, "spam_id": outcome.request_id},
+        )
     elif outcome.created:
         metrics.add_metric(name="CallbackRequestStored", unit=MetricUnit.Count, value=1)
         logger.info("callback_request_stored", extra={"request_id": outcome.request_id})
+        _count_new_area_code(request.phone, outcome.request_id)
     else:
         metrics.add_metric(name="CallbackRequestDuplicate", unit=MetricUnit.Count, value=1)
         logger.info("callback_request_duplicate", extra={"request_id": outcome.request_id})
     return _received(outcome)
+
+
+def _count_new_area_code(phone: str, request_id: str) -> None:
+    """``PhoneAreaCodeUnknown`` by area code: the phone library's data is behind (471 in 2026).
+
+    Three digits shared by a region's hundreds of thousands of lines: an area code is not personal.
+    """
+    area_code = new_area_code(phone)
+    if area_code is None:
+        return
+    count_by_dimension("PhoneAreaCodeUnknown", "area_code", area_code)
+    logger.info("phone_area_code_unknown", extra={"request_id": request_id, "area_code": area_code})
 
 
 @cache

@@ -42,7 +42,10 @@ INTEREST_LABELS = {
     Interest.SCARS_BURNS: "Scars and burns",
     Interest.STRETCH_MARKS: "Stretch marks",
     Interest.OTHER: "Something else",
+    Interest.NOT_SURE: "Not sure yet",
 }
+# A request without an interest: the visitor chose none, and none is made up for them.
+INTEREST_NOT_SPECIFIED = "Not specified"
 _WINDOWS = {
     BestTime.MORNING: "call in the morning",
     BestTime.AFTERNOON: "call in the afternoon",
@@ -54,6 +57,13 @@ _MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct",
 # An address SES accepts in a header: printable ASCII, no spaces, separators or brackets.
 _HEADER_SAFE_ADDRESS = re.compile(r"[!#-'*+\-/-9=?A-Z^-~.]+@[A-Za-z0-9.-]+")
 _LINE_BREAKS = re.compile(r"\r\n|\r|\n")
+EMAIL_LABEL = "Email (as typed, not verified)"
+NOT_OURS = "(not the practice's site)"
+# What the visitor agreed to, and so all the email invites: a call back at this number.
+CONSENT_NOTE = "The visitor agreed to be called back at this number about this request."
+
+
+__all__ = ["reference", "render_staff_alert", "send_staff_alert"]
 
 
 class StaffAlertNotSentError(Exception):
@@ -104,8 +114,17 @@ def readable_phone(e164: str) -> str:
     return str(phonenumbers.format_number(number, style))
 
 
-def tel_href(e164: str) -> str:
-    return "tel:" + "".join(char for char in e164 if char == "+" or char.isdigit())
+def tel_href(e164: str, extension: str | None = None) -> str:
+    """``tel:+16623776290``, with RFC 3966's ``;ext=12`` when the visitor gave an extension."""
+    number = "tel:" + "".join(char for char in e164 if char == "+" or char.isdigit())
+    digits = "".join(char for char in extension or "" if char.isdigit())
+    return f"{number};ext={digits}" if digits else number
+
+
+def phone_for_reading(request: StoredCallbackRequest) -> str:
+    """(662) 377-6290 ext. 12: the number as staff read it, its extension never dropped."""
+    phone = readable_phone(request.phone)
+    return f"{phone} ext. {request.phone_extension}" if request.phone_extension else phone
 
 
 def reply_to_address(email: str | None) -> str | None:
@@ -120,14 +139,21 @@ def reply_to_address(email: str | None) -> str | None:
     return address if _HEADER_SAFE_ADDRESS.fullmatch(address) else None
 
 
-def _web_link(url: str | None) -> str | None:
+def practice_page_link(url: str | None, allowed_origins: tuple[str, ...]) -> str | None:
+    """``url`` when it is a page of the practice's own site (an allowed origin), else None.
+
+    Anyone can post any page address: a foreign one is shown as text, never as a link to click.
+    """
     if not url:
         return None
     try:
         parts = urlsplit(url)
     except ValueError:
         return None
-    return url if parts.scheme.lower() in ("http", "https") and parts.netloc else None
+    if parts.scheme.lower() not in ("http", "https") or not parts.netloc:
+        return None
+    origin = f"{parts.scheme}://{parts.netloc}".lower()
+    return url if origin in {allowed.lower() for allowed in allowed_origins} else None
 
 
 @cache
@@ -162,28 +188,35 @@ def _mark_called_button(url: str) -> str:
     )
 
 
-def render_staff_alert(
+def render_staff_alert(  # noqa: PLR0912 - one branch per optional part of the email, in reading order
     request: StoredCallbackRequest, settings: Settings, mark_called_url: str | None = None
 ) -> StaffAlert:
     """The email about ``request``; ``settings.email_include_details`` decides on message and interest.
 
     ``mark_called_url`` is the signed link that marks it called (none when the secret was unreadable).
     """
-    phone = readable_phone(request.phone)
+    phone = phone_for_reading(request)
+    call = tel_href(request.phone, request.phone_extension)
     received = office_time(parse_timestamp(request.created_at))
     best_time = BEST_TIME_LABELS[request.best_time]
     reply_to = reply_to_address(request.email)
     details = settings.email_include_details
-    interest = INTEREST_LABELS[request.interest] if details else None
+    interest_label = INTEREST_LABELS[request.interest] if request.interest else INTEREST_NOT_SPECIFIED
+    interest = interest_label if details else None
     message = request.message if details and request.message else None
-    link = _web_link(request.source_url)
+    link = practice_page_link(request.source_url, settings.allowed_origins)
+    page_text = request.source_url if link or not request.source_url else f"{request.source_url} {NOT_OURS}"
 
     text_lines = [
         "New call-back request",
         "",
         f"Name: {request.name}",
         f"Phone: {phone}",
-        f"Call: {tel_href(request.phone)}",
+        f"Call: {call}",
+    ]
+    if request.email:
+        text_lines.append(f"{EMAIL_LABEL}: {request.email}")
+    text_lines += [
         f"Best time: {best_time}",
     ]
     if request.call_by:
@@ -192,18 +225,21 @@ def render_staff_alert(
         text_lines.append(f"Interested in: {interest}")
     if message:
         text_lines += ["Message:", message]
-    if request.source_url:
-        text_lines.append(f"Page: {request.source_url}")
-    if request.email and not reply_to:
-        text_lines.append(f"Email: {request.email}")
+    if page_text:
+        text_lines.append(f"Page: {page_text}")
     text_lines += [f"Received: {received}", f"Request id: {request.id}", ""]
     if mark_called_url:
         text_lines += ["After the call, mark it as called:", mark_called_url, ""]
+    text_lines += [CONSENT_NOTE, ""]
 
     esc = html.escape
-    rows = [_html_row("Best time to call", esc(best_time))]
+    rows = []
     if request.call_by:
-        rows.insert(0, _html_row("Call by", f"<strong>{esc(long_deadline(request.call_by))}</strong>"))
+        rows.append(_html_row("Call by", f"<strong>{esc(long_deadline(request.call_by))}</strong>"))
+    if request.email:
+        # Shown as typed: nobody has checked that it is the visitor's, so it is no reason to write.
+        rows.append(_html_row(esc(EMAIL_LABEL), _isolated(request.email)))
+    rows.append(_html_row("Best time to call", esc(best_time)))
     if interest:
         rows.append(_html_row("Interested in", esc(interest)))
     if message:
@@ -216,27 +252,20 @@ def render_staff_alert(
         page = _isolated(request.source_url)
         if link:
             page = f'<a href="{esc(link, quote=True)}" style="color:#1f4e5f;">{page}</a>'
+        else:
+            page += f' <span style="color:#8a2c0d;font-weight:600;">{esc(NOT_OURS)}</span>'
         rows.append(_html_row("Page", page))
-    if request.email and not reply_to:
-        rows.append(_html_row("Email", esc(request.email)))
-    reply_note = (
-        "Replying to this email writes to the visitor."
-        if reply_to
-        else "The visitor gave no email address: please call."
-        if not request.email
-        else "The visitor's email address is shown above."
-    )
     page_html = _html_template().substitute(
         title=esc(subject_line(request)),
         reference=esc(reference(request.id)),
         received=esc(received),
         name=esc(request.name),
-        tel_href=esc(tel_href(request.phone), quote=True),
+        tel_href=esc(call, quote=True),
         phone=esc(phone),
         rows="\n".join(rows),
         mark_called=_mark_called_button(mark_called_url) if mark_called_url else "",
         request_id=esc(request.id),
-        reply_note=esc(reply_note),
+        reply_note=esc(CONSENT_NOTE),
     )
     return StaffAlert(
         request_id=request.id,

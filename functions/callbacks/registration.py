@@ -21,6 +21,8 @@ DUPLICATE_WINDOW_SECONDS = 10 * 60
 # A rendered form's key stays unique for a day: a visitor who comes back tomorrow to the same tab
 # and sends again is asking again.
 IDEMPOTENCY_WINDOW_SECONDS = 24 * 60 * 60
+# A honeypot catch is kept this long, for a person whose autofill tool filled the hidden field.
+SPAM_RETENTION_SECONDS = 7 * 24 * 60 * 60
 
 
 # What the visitor sent that the record keeps (not the honeypot, not the idempotency key).
@@ -45,6 +47,7 @@ class Registration:
     # When the office will have called (ISO 8601 with offset): for a repeat, the first request's.
     call_by: str
     caught_by: str | None = None
+    kept: bool = False  # a spam catch kept (briefly) for review
 
 
 def new_request_id() -> str:
@@ -55,15 +58,23 @@ def _digest(*parts: str) -> str:
     return hashlib.sha256("\x1f".join(parts).encode("utf-8")).hexdigest()
 
 
-def content_fingerprint(request: CallbackRequestIn) -> str:
-    """What makes two submissions the same request: phone, name, interest and message."""
+def content_fingerprint(request: CallbackRequestIn | StoredCallbackRequest) -> str:
+    """What makes two submissions the same request: phone, name, interest and message.
+
+    The stored record gives the same digest, so erasing a request can find its marker.
+    """
     message = " ".join((request.message or "").split())
-    return _digest(request.phone, " ".join(request.name.casefold().split()), request.interest.value, message)
+    phone = request.phone + (f";ext={request.phone_extension}" if request.phone_extension else "")
+    interest = request.interest.value if request.interest else ""
+    return _digest(phone, " ".join(request.name.casefold().split()), interest, message)
 
 
 def content_digest(request: CallbackRequestIn) -> str:
     """Everything the record keeps of what the visitor sent: an idempotency key names one content."""
-    return hashlib.sha256(request.model_dump_json(include=_STORED_FIELDS).encode("utf-8")).hexdigest()
+    # The extension too: a corrected extension under the same key is a correction, not a repeat.
+    extension = f";ext={request.phone_extension}" if request.phone_extension else ""
+    content = request.model_dump_json(include=_STORED_FIELDS) + extension
+    return hashlib.sha256(content.encode("utf-8")).hexdigest()
 
 
 def dedupe_keys(request: CallbackRequestIn, idempotency_key: str | None) -> list[store.DedupeKey]:
@@ -95,6 +106,7 @@ def stored_record(
         id=request_id,
         created_at=created_at,
         **request.model_dump(include=_STORED_FIELDS),
+        phone_extension=request.phone_extension,
         consent=ConsentRecord(
             agreed_at=created_at, source_url=request.source_url, ip_address=arrival.ip_address
         ),
@@ -104,20 +116,42 @@ def stored_record(
     )
 
 
+def _caught_by_honeypot(request: CallbackRequestIn, arrival: Arrival, settings: Settings) -> Registration:
+    request_id = new_request_id()
+    call_by = deadline_of(request, arrival, settings)
+    if not request.is_valid_spam:
+        return Registration(request_id=request_id, created=True, call_by=call_by, caught_by="honeypot")
+    now = int(arrival.received_at.timestamp())
+    caught = stored_record(request, request_id, arrival, settings).model_copy(
+        update={"caught_by": "honeypot", "expires_at": now + SPAM_RETENTION_SECONDS}
+    )
+    try:
+        # The address's hour only: a catch never uses up a person's own daily calls.
+        address_caps = [
+            cap
+            for cap in spam.caps(request.phone, arrival.ip_address, arrival.received_at, settings)
+            if cap.layer == "address_cap"
+        ]
+    except signing.SecretUnavailableError as error:
+        spam.layers_unavailable(str(error))
+        address_caps = []
+    kept = store.save_spam(caught, address_caps, now)
+    return Registration(request_id=request_id, created=True, call_by=call_by, caught_by="honeypot", kept=kept)
+
+
 def register_callback_request(
     request: CallbackRequestIn, idempotency_key: str | None, arrival: Arrival, settings: Settings
 ) -> Registration:
     """Store a new request, or find the one it repeats; one DynamoDB call either way.
 
-    A request a spam layer catches gets a receipt like anyone else's, and nothing is stored.
+    A request a spam layer catches gets a receipt like anyone else's and is never emailed; only a
+    honeypot catch with valid fields is kept, briefly, as ``spam#``.
     """
     if request.is_spam:
-        return Registration(
-            request_id=new_request_id(),
-            created=True,
-            call_by=deadline_of(request, arrival, settings),
-            caught_by="honeypot",
-        )
+        # Caught by the honeypot: a receipt like anyone else's, never an email. Valid fields are
+        # kept for a week under spam#, within the per-address cap, so a real person whose
+        # autofill tool filled the hidden field can still be found; garbage is not kept.
+        return _caught_by_honeypot(request, arrival, settings)
     now = arrival.received_at.timestamp()
     try:
         caught_by = spam.judge_render_token(request.render_token, now, settings) or spam.judge_turnstile(

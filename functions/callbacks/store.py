@@ -5,11 +5,14 @@ One table, one string key ``pk``:
 - ``request#<id>``: a call-back request (the stored record of the contract);
 - ``idempotency#<sha256>`` and ``fingerprint#<sha256>``: dedupe markers that point at a request
   (and carry its ``call_by``, so a duplicate answers the first request's deadline from the marker);
+- ``spam#<id>``: a submission the honeypot caught, the same shape plus ``caught_by``, kept 7 days;
 - ``cap#<layer>#<keyed hash>#<day or hour>``: the spam caps' counters (a phone's day, an address's hour).
 
 The sparse index ``OpenRequests`` holds the requests nobody has marked called yet: a new request
 carries ``follow_up = "open"`` and ``open_call_by`` (its deadline in UTC, so it sorts), and marking
 it called removes both. The digest queries it for deadlines before now; it never scans.
+Sparse indexes, keys only: ``by-phone`` (``phone``) and ``by-email`` (``email_key``) hold the
+requests and catches of one visitor; ``spam-by-time`` (``caught_by``) the catches.
 
 A new request is stored with one ``TransactWriteItems`` call: the request, its markers, each
 marker conditional on not pointing at a request made within its window, and its caps' counters,
@@ -32,13 +35,15 @@ from callbacks.models.record import StoredCallbackRequest, utc_timestamp
 from callbacks.settings import get_settings
 
 if TYPE_CHECKING:
-    from mypy_boto3_dynamodb.type_defs import TransactWriteItemTypeDef
+    from mypy_boto3_dynamodb.type_defs import PutTypeDef, TransactWriteItemTypeDef
 
 REQUEST_PREFIX = "request#"
 OPEN_REQUESTS_INDEX = "OpenRequests"
 OPEN = "open"
 # Attributes of the table's shape, not of the record: never read back into the model.
-_INDEX_ATTRIBUTES = frozenset({"pk", "follow_up", "open_call_by"})
+_INDEX_ATTRIBUTES = frozenset({"pk", "follow_up", "open_call_by", "email_key"})
+# A honeypot catch: the stream's filter, the notifier and every request index pass over it.
+SPAM_PREFIX = "spam#"
 _CONFLICT_ATTEMPTS = 3
 # A racing copy is retried only this soon after the first try: the visitor's 6 s budget holds.
 _CONFLICT_RETRY_WITHIN_SECONDS = 1.0
@@ -99,12 +104,52 @@ def utc_sort_key(iso_with_offset: str) -> str:
     return utc_timestamp(datetime.fromisoformat(iso_with_offset))
 
 
-def request_item(request: StoredCallbackRequest) -> dict[str, Any]:
-    """The DynamoDB item of a request, in the low-level client's attribute-value form."""
+def email_key(email: str) -> str:
+    """How the ``by-email`` index finds an address: in lower case, as people retype it."""
+    return email.lower()
+
+
+def request_item(request: StoredCallbackRequest, prefix: str = REQUEST_PREFIX) -> dict[str, Any]:
+    """The DynamoDB item of a request, in the low-level client's attribute-value form.
+
+    ``phone`` and ``email_key`` put it in the ``by-phone`` and ``by-email`` indexes (export, forget);
+    an open request (never a spam catch) is in ``OpenRequests`` until it is marked called.
+    """
     values: dict[str, Any] = request.model_dump(mode="json", exclude_none=True)
-    if request.status == "new" and request.call_by:
+    if request.email:
+        values["email_key"] = email_key(request.email)
+    if prefix == REQUEST_PREFIX and request.status == "new" and request.call_by:
         values |= {"follow_up": OPEN, "open_call_by": utc_sort_key(request.call_by)}
-    return aws.dynamodb_item({"pk": REQUEST_PREFIX + request.id, **values})
+    return aws.dynamodb_item({"pk": prefix + request.id, **values})
+
+
+def save_spam(request: StoredCallbackRequest, caps: list[Cap], now: int) -> bool:
+    """Keep a honeypot catch (``spam#<id>``, expiring with ``expires_at``) unless a cap is full.
+
+    One call: a PutItem, or with caps a ``TransactWriteItems`` of the item and its counters.
+    True when it was kept.
+    """
+    table = get_settings().table_name
+    put: PutTypeDef = {
+        "TableName": table,
+        "Item": request_item(request, SPAM_PREFIX),
+        "ConditionExpression": "attribute_not_exists(pk)",
+    }
+    try:
+        if not caps:
+            aws.dynamodb().put_item(**put)
+            return True
+        items: list[TransactWriteItemTypeDef] = [{"Put": put}]
+        items.extend(_cap_update(table, cap, now) for cap in caps)
+        aws.dynamodb().transact_write_items(TransactItems=items)
+    except ClientError as error:
+        reasons: list[Any] = list(error.response.get("CancellationReasons", []))
+        if any(reason.get("Code") == "ConditionalCheckFailed" for reason in reasons[1:]):
+            return False  # the address's hour is full: a flood is not kept
+        raise StorageUnavailableError(error.response.get("Error", {}).get("Code", "")) from error
+    except BotoCoreError as error:
+        raise StorageUnavailableError(type(error).__name__) from error
+    return True
 
 
 def request_from_image(image: dict[str, Any]) -> StoredCallbackRequest:

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from html import escape
+from urllib.parse import urlsplit
 
 from callbacks.models.api import FieldProblem
+from callbacks.models.form import page_path
 from callbacks.office import OFFICE_PHONE, OFFICE_PHONE_E164
 
 # How the error page names each field.
@@ -59,6 +61,43 @@ def prefers_html(accept: str | None) -> bool:
     if not accept:
         return False
     return _quality(accept, "text/html") > _quality(accept, "application/json")
+
+
+def _origin_of(url: str | None) -> str | None:
+    if not url or not url.startswith(("https://", "http://")):
+        return None
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return None
+    return f"{parts.scheme}://{parts.netloc}" if parts.netloc else None
+
+
+def form_back_link(
+    origin: str | None,
+    referer: str | None,
+    form_page: str | None,
+    allowed_origins: tuple[str, ...],
+    own_origin: str | None = None,
+) -> str | None:
+    """Where "Go back to the form" leads after a plain form post, or None for the Back button.
+
+    A cross-origin post's ``Referer`` holds only the origin (browsers' default policy), so the
+    page's path comes from the form itself (``form_page``); a ``Referer`` with a path serves when
+    the form has none, and so does a same-origin one (``own_origin``, the API's), which is whole.
+    The origin comes from ``Origin`` (``null`` counts as none), else from the ``Referer``, and
+    must be an allowed one: the link never leads off the practice's sites.
+    """
+    site = origin if origin and origin != "null" else _origin_of(referer)
+    allowed = {allowed_origin.lower() for allowed_origin in allowed_origins}
+    if not site or site.lower() not in allowed:
+        return None
+    path = page_path(form_page)
+    if path is None and referer and _origin_of(referer) == site:
+        referred = page_path(urlsplit(referer).path or "/")
+        whole = own_origin is not None and site.lower() == own_origin.lower()
+        path = referred if referred and (referred != "/" or whole) else None
+    return site + path if path else None
 
 
 def normalized_media_type(content_type: str) -> str:

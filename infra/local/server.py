@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 import mimetypes
 import re
 import threading
@@ -11,7 +12,7 @@ from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
-from urllib.parse import unquote, urlsplit
+from urllib.parse import parse_qs, unquote, urlsplit
 
 from infra.local.lambda_events import (
     IncomingRequest,
@@ -29,11 +30,27 @@ SITE_DIR = Path(__file__).resolve().parent / "site"
 MAX_PAYLOAD = 10 * 1024 * 1024
 # Pages whose placeholder names the API's origin; the demo pages are served by name.
 API_BASE_PLACEHOLDER = b"{{API_BASE}}"
+# The path the snippet's form_page field carries: the page the form is on.
+FORM_PAGE_PLACEHOLDER = b"{{FORM_PAGE}}"
+# The thank-you page shows the request's reference from ?ref= (or leaves its sentence out).
+REFERENCE_BLOCK = re.compile(rb"[ \t]*<!-- reference:start.*?<!-- reference:end -->\n?", re.DOTALL)
+REFERENCE_PLACEHOLDER = b"{{REFERENCE}}"
+_REFERENCE = re.compile(r"[A-Z0-9]{1,16}")
 # The demo page includes the very snippet the practice pastes into its site, so the two cannot drift.
 FORM_PLACEHOLDER = b"{{CALLBACK_FORM}}"
 FORM_SNIPPET = (
     Path(__file__).resolve().parents[2] / "functions" / "callbacks" / "static" / "embed-snippet.html"
 )
+
+
+def show_reference(body: bytes, query: str) -> bytes:
+    """The page with its reference sentence filled in from ``?ref=``, or without it."""
+    if REFERENCE_PLACEHOLDER not in body:
+        return body
+    ref = (parse_qs(query).get("ref") or [""])[0]
+    if not _REFERENCE.fullmatch(ref):  # only a reference, so nothing else lands in the page
+        return REFERENCE_BLOCK.sub(b"", body)
+    return body.replace(REFERENCE_PLACEHOLDER, ref.encode())
 
 
 def assemble_page(body: bytes) -> bytes:
@@ -118,7 +135,7 @@ class LocalApi:
             page = self._site_file(request.path)
             if page is not None:
                 host = {k.lower(): v for k, v in request.headers}.get("host")
-                return self._static(page, host)
+                return self._static(page, host, request.path, request.query)
         # What API Gateway answers for a path or method it has no route for.
         return gateway_error(403, "Missing Authentication Token")
 
@@ -156,11 +173,13 @@ class LocalApi:
             return None
         return candidate
 
-    def _static(self, page: Path, host: str | None) -> OutgoingResponse:
+    def _static(self, page: Path, host: str | None, path: str = "/", query: str = "") -> OutgoingResponse:
         body = page.read_bytes()
         content_type = mimetypes.guess_type(page.name)[0] or "application/octet-stream"
         if content_type.startswith("text/"):
             body = assemble_page(body).replace(API_BASE_PLACEHOLDER, self.api_base(host).encode())
+            body = body.replace(FORM_PAGE_PLACEHOLDER, html.escape(path, quote=True).encode())
+            body = show_reference(body, query)
             content_type += "; charset=utf-8"
         return OutgoingResponse(200, [("Content-Type", content_type), ("Cache-Control", "no-store")], body)
 

@@ -126,8 +126,10 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=SCREENSHOT)
     parser.add_argument("--digest-out", type=Path, default=DIGEST_SCREENSHOT)
     args = parser.parse_args()
+    # The practice's own site, so that the sample's page is shown as a link.
+    settings = Settings(allowed_origins=("https://www.accentplasticsurgery.example",))
     request = sample_request()
-    alert = render_staff_alert(request, Settings(), sample_link(request.id))
+    alert = render_staff_alert(request, settings, sample_link(request.id))
     late = sample_overdue()
     digest = render_overdue_digest(
         late, {item.id: sample_link(item.id) for item in late}, datetime(2026, 11, 25, 19, 0, tzinfo=UTC)

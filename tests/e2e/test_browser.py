@@ -14,6 +14,7 @@ import itertools
 import json
 import os
 import random
+import re
 import subprocess
 import sys
 import threading
@@ -113,6 +114,12 @@ def _email_text(path: Path) -> str:
     return "\n".join(
         str(part.get_content()) for part in message.walk() if part.get_content_maintype() == "text"
     )
+
+
+def subject_reference(path: Path) -> str:
+    """The short reference of a staff email's subject (``Call-back request 3F2A9C1E - ...``)."""
+    message = email.message_from_bytes(path.read_bytes(), policy=email.policy.default)
+    return str(message["Subject"]).split()[2]
 
 
 def emails_about(outbox: Path, e164: str) -> list[Path]:
@@ -216,7 +223,12 @@ class _EmbeddingPage(BaseHTTPRequestHandler):
 @contextmanager
 def embedding_page(stack: Any) -> Iterator[str]:
     """A page on the stack's second origin (another port) with the snippet pasted in, as on the site."""
-    snippet = SNIPPET.read_text(encoding="utf-8").replace("{{API_BASE}}", stack.api_base)
+    # As the practice pastes it: the API's base URL, and the path of the page the form is on.
+    snippet = (
+        SNIPPET.read_text(encoding="utf-8")
+        .replace("{{API_BASE}}", stack.api_base)
+        .replace("{{FORM_PAGE}}", "/laser-resurfacing")
+    )
     page = (
         '<!doctype html><html lang="en"><head><meta charset="utf-8">'
         '<meta name="viewport" content="width=device-width, initial-scale=1">'
@@ -297,6 +309,8 @@ def test_javascript_submission_is_confirmed_in_the_live_region_and_emailed_once(
     text = _email_text(found[0])
     assert "Ana María O’Neil-Smith" in text or "Ana María O'Neil-Smith" in text
     assert f"{local_stack.api_base}/" in text  # the page the form was on (source_url)
+    # And the confirmation gives the visitor the reference of the office's email
+    expect(status).to_contain_text(f"Your reference is {subject_reference(found[0])}.")
 
 
 def test_browser_check_shows_errors_next_to_fields_announces_them_and_focuses_the_first(
@@ -344,9 +358,9 @@ def test_browser_check_shows_errors_next_to_fields_announces_them_and_focuses_th
 
 
 def test_server_side_field_errors_are_shown_next_to_the_fields(page: Page, local_stack: Any) -> None:
-    # Given a number that looks like a phone number but is not a real one (no area code 123)
+    # Given a number of the right shape whose area code only the API knows is none (555)
     page.goto(f"{local_stack.api_base}/")
-    fill_form(page, "Ana Smith", "123-456-7890")
+    fill_form(page, "Ana Smith", "555-234-5678")
     posts = posts_of(page)
 
     # When the visitor sends it
@@ -389,10 +403,15 @@ def test_without_javascript_the_plain_form_post_lands_on_the_thank_you_page(
             page.get_by_role("button", name="Request a call back").click()
 
         # Then the browser follows the 303 to the thank-you page, and the office gets one email
-        page.wait_for_url(f"{local_stack.api_base}/thank-you")
+        page.wait_for_url(re.compile(rf"{re.escape(local_stack.api_base)}/thank-you\?ref=[A-Z0-9]+$"))
         expect(page.get_by_role("heading", level=1)).to_have_text("Thank you — we received your request")
         page.screenshot(path=str(shots / "thank-you.png"), full_page=True)
-        assert len(wait_for_emails_about(page, local_stack.outbox, e164, 1, EMAIL_TIMEOUT_S)) == 1
+        found = wait_for_emails_about(page, local_stack.outbox, e164, 1, EMAIL_TIMEOUT_S)
+        assert len(found) == 1
+        # And the page, without any script, shows the reference of the office's email
+        expect(page.get_by_text("Your reference is")).to_have_text(
+            f"Your reference is {subject_reference(found[0])}. Please mention it if you call us."
+        )
 
         # And a number the API refuses gets its accessible error page, with a way back
         page.goto(f"{local_stack.api_base}/")
@@ -402,6 +421,28 @@ def test_without_javascript_the_plain_form_post_lands_on_the_thank_you_page(
         expect(page.get_by_text(FIELD_MESSAGES["phone"])).to_be_visible()
     finally:
         page.context.close()
+
+
+def test_the_script_sends_only_the_pages_origin_and_path(page: Page, local_stack: Any) -> None:
+    # Given the demo page reached from an ad, its address full of click ids and an email address
+    page.goto(f"{local_stack.api_base}/?gclid=EAIaIQ&utm_source=fb&fbclid=IwAR&email=ana%40example.com#form")
+    phone, e164 = unique_phone()
+    fill_form(page, "Ana Smith", phone)
+
+    # When the visitor sends the form
+    with page.expect_request("**/callback-requests") as sent:
+        page.get_by_role("button", name="Request a call back").click()
+
+    # Then the request names the page by origin and path only, and so does the office's email
+    body = sent.value.post_data or ""
+    assert f'name="source_url"\r\n\r\n{local_stack.api_base}/\r\n' in body
+    assert "gclid" not in body
+    assert "ana%40example.com" not in body
+    expect(page.get_by_role("status")).to_contain_text(CONFIRMATION)
+    (found,) = wait_for_emails_about(page, local_stack.outbox, e164, 1, EMAIL_TIMEOUT_S)
+    text = _email_text(found)
+    assert f"Page: {local_stack.api_base}/\r\n" in text
+    assert "gclid" not in text
 
 
 def test_a_double_click_sends_one_request_and_one_email(page: Page, local_stack: Any) -> None:
@@ -494,6 +535,42 @@ def test_the_form_pasted_on_another_origin_submits_across_origins(
     found = wait_for_emails_about(page, local_stack.outbox, e164, 1, EMAIL_TIMEOUT_S)
     assert len(found) == 1
     assert f"{embedding_site}/laser-resurfacing" in _email_text(found[0])
+
+
+def test_without_javascript_on_another_origin_the_error_page_leads_back_to_the_form_page(
+    browser: Browser, local_stack: Any, embedding_site: str
+) -> None:
+    page = _new_page(browser, java_script_enabled=False)
+    try:
+        # Given the practice's own page on another origin, in a browser without JavaScript
+        page.goto(f"{embedding_site}/laser-resurfacing")
+        fill_form(page, "Ana Smith", "123-456-7890")
+        referers: list[str | None] = []
+        page.on(
+            "request",
+            lambda request: (
+                referers.append(request.headers.get("referer")) if request.method == "POST" else None
+            ),
+        )
+
+        # When the form posts a number the API refuses
+        with page.expect_navigation():
+            page.get_by_role("button", name="Request a call back").click()
+
+        # Then the API's own error page lists the problem (the browser sent only the origin)
+        assert referers == [f"{embedding_site}/"]
+        expect(page.get_by_role("heading", level=1)).to_have_text("Please check your call-back request")
+        expect(page.get_by_text(FIELD_MESSAGES["phone"])).to_be_visible()
+
+        # And its link leads back to the page the form was on, not to the site's home page
+        back = page.get_by_role("link", name="Go back to the form")
+        expect(back).to_have_attribute("href", f"{embedding_site}/laser-resurfacing")
+        with page.expect_navigation():
+            back.click()
+        assert page.url == f"{embedding_site}/laser-resurfacing"
+        expect(page.get_by_label("Phone number")).to_be_visible()
+    finally:
+        page.context.close()
 
 
 def test_keyboard_only_use_with_visible_focus(page: Page, local_stack: Any) -> None:

@@ -153,7 +153,18 @@ def test_the_demo_page_points_at_the_api(local_stack: RunningStack) -> None:
 
 @pytest.mark.e2e
 def test_the_thank_you_page_and_the_form_script_are_served(local_stack: RunningStack) -> None:
-    assert local_stack.request("GET", "/thank-you").status == 200
+    plain = local_stack.request("GET", "/thank-you")
+    assert plain.status == 200
+    # Without a reference (or with anything but one) the sentence about it is left out.
+    for query in ("", "?ref=", "?ref=%3Cscript%3E", "?ref=abc"):
+        page = local_stack.request("GET", f"/thank-you{query}").body.decode()
+        assert "Your reference" not in page
+        assert "{{REFERENCE}}" not in page
+        assert "<script>" not in page
+    assert (
+        "Your reference is <strong>3F2A9C1E</strong>."
+        in local_stack.request("GET", "/thank-you?ref=3F2A9C1E").body.decode()
+    )
     script = local_stack.request("GET", "/callback-form.js")
     assert script.status == 200
     assert "javascript" in script.header("Content-Type")

@@ -193,6 +193,18 @@ def test_given_the_staff_email_then_it_goes_through_a_configuration_set_that_req
     assert env["SES_CONFIGURATION_SET"] == {"Ref": "StaffAlertConfigurationSet"}
 
 
+def test_given_any_function_then_it_knows_the_allowed_origins_so_emails_link_only_to_them() -> None:
+    # The staff email links the source page only when it is on an allowed origin.
+    template = load_template()
+    global_env = template["Globals"]["Function"]["Environment"]["Variables"]
+    assert global_env["ALLOWED_ORIGINS"] == {"Ref": "AllowedOrigins"}
+    for name, spec in template["Resources"].items():
+        if spec["Type"] == "AWS::Serverless::Function":
+            env = spec["Properties"].get("Environment", {}).get("Variables", {})
+            origins = env.get("ALLOWED_ORIGINS", global_env["ALLOWED_ORIGINS"])
+            assert origins == {"Ref": "AllowedOrigins"}, name
+
+
 def _notifier_statements() -> list[dict[str, Any]]:
     role = resource("NotifyFunction")["Properties"]["Role"]
     assert role == {"Fn::GetAtt": ["NotifyFunctionRole", "Arn"]}

@@ -35,6 +35,7 @@ NEEDLES = [
     "555-0187",
     "5550187",
     "+16625550187",
+    "+14715550187",
     "zebulon.canary",
     "canary-message-text",
 ]
@@ -64,6 +65,8 @@ def _paths(moto_aws: Provisioned) -> list[tuple[str, Any]]:
         ("wrong-type", lambda: invoke(post_event("name=Zebulon+Canaryname", "text/plain"))),
         ("foreign-origin", lambda: invoke(json_event(CANARY, origin="https://evil.example"))),
         ("honeypot", lambda: invoke(json_event({**CANARY, "website": "zebulon.canary@example.com"}))),
+        # Tupelo's new area code is counted by its three digits, never the number
+        ("new-area-code", lambda: invoke(json_event({**CANARY, "phone": "(471) 555-0187 x12"}))),
         ("unexpected", unexpected),
         ("storage-down", storage_down),
     ]
@@ -92,10 +95,12 @@ def test_given_canary_values_on_every_path_then_no_log_line_or_metric_contains_t
         "wrong-type": 415,
         "foreign-origin": 403,
         "honeypot": 201,
+        "new-area-code": 201,
         "unexpected": 500,
         "storage-down": 503,
     }
     assert "callback_request_stored" in output
     assert "storage_unavailable" in output
+    assert "PhoneAreaCodeUnknown" in output
     leaked = [needle for needle in NEEDLES if needle.lower() in output.lower()]
     assert leaked == []

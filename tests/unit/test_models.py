@@ -8,7 +8,7 @@ import pytest
 from pydantic import ValidationError
 
 from callbacks.models.api import field_problems
-from callbacks.models.form import CallbackRequestIn
+from callbacks.models.form import PHONE_COST_MESSAGE, CallbackRequestIn, new_area_code
 
 BASE: dict[str, Any] = {"name": "Jane Doe", "phone": "(662) 377-6290", "consent": True}
 
@@ -40,6 +40,8 @@ def drop(field: str) -> dict[str, str]:
         ("  Jane   Doe  ", "Jane Doe"),
         ("Mary-Jane O'Neil Jr.", "Mary-Jane O'Neil Jr."),
         ("Seán O’Brien", "Seán O'Brien"),  # a phone's curly apostrophe
+        ("Doe, Jane", "Doe, Jane"),
+        ("John & Mary Smith", "John & Mary Smith"),
         ("José Álvarez", "José Álvarez"),
         ("Nguyễn Thị Minh", "Nguyễn Thị Minh"),
         ("Дмитрий", "Дмитрий"),
@@ -66,6 +68,11 @@ def test_given_a_name_of_letters_of_any_script_then_it_is_accepted(typed: str, s
         "jane@example.com",
         "😀 Jane",
         "a" * 101,
+        ".",  # punctuation alone is not a name
+        "-",
+        "'",
+        ", &",
+        "- .",
     ],
 )
 def test_given_a_name_with_other_characters_or_too_long_then_a_readable_problem(typed: str) -> None:
@@ -102,10 +109,98 @@ def test_given_a_name_of_101_characters_then_the_limit_is_named() -> None:
         ("+44 20 7946 0958", "+442079460958"),
         ("+33 1 23 45 67 89", "+33123456789"),
         ("+52 55 1234 5678", "+525512345678"),
+        ("(787) 722-1234", "+17877221234"),  # Puerto Rico
+        ("939-555-1234", "+19395551234"),  # Puerto Rico
+        ("340 776 1234", "+13407761234"),  # US Virgin Islands
+        ("(671) 472-1234", "+16714721234"),  # Guam
+        ("684 633 1234", "+16846331234"),  # American Samoa
+        ("670 234 5678", "+16702345678"),  # Northern Mariana Islands
+        ("+1 876 234 5678", "+18762345678"),  # Jamaica, written internationally
     ],
 )
 def test_given_a_phone_in_a_common_notation_then_it_is_stored_in_e164(typed: str, e164: str) -> None:
-    assert valid(phone=typed).phone == e164
+    request = valid(phone=typed)
+
+    assert request.phone == e164
+    assert request.phone_extension is None
+    assert new_area_code(request.phone) is None
+
+
+@pytest.mark.parametrize(
+    ("typed", "e164"),
+    [
+        ("(471) 201-2345", "+14712012345"),  # Tupelo's 471 overlay, in service since 2026-01-30
+        ("471.555.0142", "+14715550142"),
+        ("471-999-9999", "+14719999999"),
+        ("1 471 840 1234", "+14718401234"),
+        ("+1 471 840 1234", "+14718401234"),
+    ],
+)
+def test_given_tupelos_new_471_area_code_then_it_is_accepted_and_known_as_new(typed: str, e164: str) -> None:
+    # Given a number in an area code newer than the phone library's data
+    request = valid(phone=typed)
+
+    # Then it is stored, and the intake can count its area code as unknown to the library
+    assert request.phone == e164
+    assert new_area_code(request.phone) == "471"
+
+
+@pytest.mark.parametrize(
+    "typed",
+    [
+        "471-123-4567",  # no exchange starts with 1
+        "471-023-4567",
+        "555-234-5678",  # 555, like N11 and 800, is not a geographic area code
+        "411-234-5678",
+        "456-234-5678",  # inbound international
+        "535-234-5678",  # personal communications services
+        "992-234-5678",  # N9X: reserved for expansion
+        "375-234-5678",  # 37X: reserved
+        "471-234-567",
+        "876 234 5678",  # Jamaica, written as if domestic
+    ],
+)
+def test_given_a_nanp_number_of_no_possible_geographic_shape_then_it_is_refused(typed: str) -> None:
+    assert problems(phone=typed)["phone"].startswith("Please enter a 10-digit US phone number")
+
+
+@pytest.mark.parametrize(
+    "typed",
+    [
+        "900-555-1234",  # US premium rate
+        "+1 900 234 5678",
+        "+44 871 234 5678",  # UK premium rate
+        "+44 909 879 0123",
+        "+33 8 10 12 34 56",  # France shared cost
+        "+49 180 1234567",  # Germany shared cost
+    ],
+)
+def test_given_a_premium_rate_or_shared_cost_number_then_it_is_refused_with_why(typed: str) -> None:
+    assert problems(phone=typed)["phone"] == PHONE_COST_MESSAGE
+
+
+@pytest.mark.parametrize(
+    ("typed", "extension"),
+    [
+        ("(662) 377-6290 x12", "12"),
+        ("662-377-6290x12", "12"),
+        ("662-377-6290 ext. 12", "12"),
+        ("662-377-6290 ext 3456", "3456"),
+        ("662-377-6290 extension 12", "12"),
+        ("662-377-6290 #12", "12"),
+        ("662-377-6290,12", "12"),
+        ("+44 20 7946 0958 ext. 3", "3"),
+        ("471-201-2345 x7", "7"),
+    ],
+)
+def test_given_a_phone_with_an_extension_then_the_extension_is_kept_beside_the_e164(
+    typed: str, extension: str
+) -> None:
+    request = valid(phone=typed)
+
+    assert request.phone.startswith("+")
+    assert request.phone[1:].isdigit()
+    assert request.phone_extension == extension
 
 
 @pytest.mark.parametrize(
@@ -206,15 +301,20 @@ def test_given_another_best_time_then_the_choices_are_named() -> None:
         "scars-burns",
         "stretch-marks",
         "other",
+        "not-sure",
     ],
 )
 def test_given_an_interest_then_it_is_accepted(typed: str) -> None:
-    assert valid(interest=typed).interest.value == typed
+    interest = valid(interest=typed).interest
+
+    assert interest is not None
+    assert interest.value == typed
 
 
-def test_given_no_interest_then_fractional_co2_laser() -> None:
-    assert valid().interest.value == "fractional-co2-laser"
-    assert valid(interest="").interest.value == "fractional-co2-laser"
+@pytest.mark.parametrize("typed", ["", None])
+def test_given_no_interest_then_none_is_recorded_not_a_treatment_by_default(typed: Any) -> None:
+    assert valid().interest is None
+    assert valid(interest=typed).interest is None
 
 
 def test_given_another_interest_then_a_readable_problem() -> None:
@@ -270,11 +370,26 @@ def test_given_consent_missing_then_please_tick_the_box() -> None:
 
 
 @pytest.mark.parametrize(
-    "typed",
-    ["https://www.accentplasticsurgery.example/laser/", "http://127.0.0.1:3000/", "https://x.example/?a=1#f"],
+    ("typed", "kept"),
+    [
+        (
+            "https://www.accentplasticsurgery.example/laser/",
+            "https://www.accentplasticsurgery.example/laser/",
+        ),
+        ("http://127.0.0.1:3000/", "http://127.0.0.1:3000/"),
+        ("https://x.example", "https://x.example/"),
+        # Only the origin and the path are kept: ad-click ids, campaign tags, an address are dropped
+        (
+            "https://www.accentplasticsurgery.example/laser/?gclid=EAIaIQ&utm_source=fb&fbclid=IwAR#form",
+            "https://www.accentplasticsurgery.example/laser/",
+        ),
+        ("https://x.example/?email=jane%40example.com", "https://x.example/"),
+        ("HTTPS://WWW.X.example/Laser/#top", "https://www.x.example/Laser/"),
+        ("https://jane:secret@x.example:8443/p?q=1", "https://x.example:8443/p"),
+    ],
 )
-def test_given_an_absolute_http_url_then_it_is_accepted(typed: str) -> None:
-    assert valid(source_url=typed).source_url == typed
+def test_given_an_absolute_http_url_then_only_its_origin_and_path_are_kept(typed: str, kept: str) -> None:
+    assert valid(source_url=typed).source_url == kept
 
 
 def test_given_a_url_of_2048_characters_then_it_is_accepted() -> None:
@@ -291,6 +406,7 @@ def test_given_a_url_of_2048_characters_then_it_is_accepted() -> None:
         "ftp://example.com/",
         "https://",
         "https://example.com/a b",
+        "https://example.com:99999/",
         "https://example.com/" + "a" * 2029,
     ],
 )

@@ -34,6 +34,7 @@ def test_given_the_document_then_it_describes_the_contract() -> None:
         "message",
         "consent",
         "source_url",
+        "form_page",
         "website",
         "idempotency_key",
         "render_token",

@@ -49,6 +49,7 @@ def stored(**fields: Any) -> StoredCallbackRequest:
         created_at=created_at,
         name=valid.name,
         phone=valid.phone,
+        phone_extension=valid.phone_extension,
         email=valid.email,
         best_time=valid.best_time,
         interest=valid.interest,
@@ -136,14 +137,45 @@ def test_given_name_with_accents_and_apostrophe_when_rendered_then_shown_escaped
     assert "Zoë" not in alert.subject
 
 
-def test_given_hostile_source_url_when_rendered_then_link_and_text_are_escaped() -> None:
-    url = 'https://evil.example/"><script>alert(1)</script>?q=<b>x</b>'
-    alert = render(stored(source_url=url))
+def test_given_hostile_source_url_on_an_allowed_origin_when_rendered_then_link_and_text_are_escaped() -> None:
+    url = 'https://www.accentplasticsurgery.example/"><script>alert(1)</script>'
+    request = stored().model_copy(update={"source_url": url})
+    alert = render(request, allowed_origins="https://www.accentplasticsurgery.example")
 
     assert f"Page: {url}" in alert.text
     assert f'href="{html.escape(url, quote=True)}"' in alert.html
     assert "<script>" not in alert.html
     assert url not in alert.subject
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "https://evil.example/laser/",
+        "https://www.accentplasticsurgery.example.evil.example/laser/",
+        "http://www.accentplasticsurgery.example/laser/",  # another scheme: another origin
+        "https://www.accentplasticsurgery.example:8443/laser/",
+    ],
+)
+def test_given_a_page_outside_the_allowed_origins_when_rendered_then_plain_text_marked_not_ours(
+    url: str,
+) -> None:
+    # Given a request whose page address is not on the practice's site (anyone can post one)
+    alert = render(stored(source_url=url), allowed_origins="https://www.accentplasticsurgery.example")
+
+    # Then both parts show it as text, marked, and the HTML part never links to it
+    assert f"Page: {url} (not the practice's site)" in alert.text
+    assert 'href="http' not in alert.html.replace('href="tel:', "")
+    assert f"{url} (not the practice's site)" in " ".join(visible_text(alert.html).split())
+
+
+def test_given_a_page_of_an_allowed_origin_in_another_case_when_rendered_then_a_link() -> None:
+    url = "https://WWW.AccentPlasticSurgery.example/laser/"
+    request = stored().model_copy(update={"source_url": url})  # as an older record may hold it
+    alert = render(request, allowed_origins="https://www.accentplasticsurgery.example")
+
+    assert "not the practice's site" not in alert.text
+    assert f'href="{url}"' in alert.html
 
 
 def test_given_stored_source_url_that_is_not_web_when_rendered_then_it_is_text_not_a_link() -> None:
@@ -156,18 +188,35 @@ def test_given_stored_source_url_that_is_not_web_when_rendered_then_it_is_text_n
     assert 'href="javascript' not in alert.html
 
 
-def test_given_visitor_email_when_rendered_then_it_is_the_reply_to() -> None:
+def test_given_visitor_email_when_rendered_then_it_is_the_reply_to_and_in_the_body_as_typed() -> None:
     alert = render(stored(email="Jane.Doe+skin@Example.COM"))
 
     assert alert.reply_to == "Jane.Doe+skin@example.com"
     assert "example.com" not in alert.subject
+    # The office can see, copy and check it, and it survives forwarding: marked as unverified.
+    assert "Email (as typed, not verified): Jane.Doe+skin@example.com" in alert.text
+    shown = " ".join(visible_text(alert.html).split())
+    assert "Email (as typed, not verified) Jane.Doe+skin@example.com" in shown
 
 
-def test_given_no_email_when_rendered_then_there_is_no_reply_to() -> None:
+def test_given_no_email_when_rendered_then_there_is_no_reply_to_and_no_email_line() -> None:
     alert = render(stored(email=""))
 
     assert alert.reply_to is None
-    assert "gave no email address" in alert.html
+    assert "Email" not in alert.text
+    assert "not verified" not in alert.html
+
+
+@pytest.mark.parametrize("email", ["jane@example.com", ""])
+def test_given_any_request_when_rendered_then_nothing_invites_writing_to_the_visitor(email: str) -> None:
+    # The visitor agreed to a call back at this number, nothing more.
+    alert = render(stored(email=email))
+
+    for text in (alert.text, visible_text(alert.html)):
+        assert "Replying to this email" not in text
+        assert "writes to the visitor" not in text
+        assert "reply" not in text.lower()
+        assert "The visitor agreed to be called back at this number about this request." in text
 
 
 def test_given_international_email_domain_when_rendered_then_reply_to_uses_its_ascii_form() -> None:
@@ -180,8 +229,29 @@ def test_given_email_that_cannot_be_a_header_when_rendered_then_body_shows_it_in
     alert = render(stored(email="zoë@example.com"))
 
     assert alert.reply_to is None
-    assert "Email: zoë@example.com" in alert.text
+    assert "Email (as typed, not verified): zoë@example.com" in alert.text
     assert "zoë@example.com" in alert.html
+
+
+@pytest.mark.parametrize("interest", [None, ""])
+def test_given_no_interest_when_rendered_then_not_specified_and_no_treatment_made_up(interest: Any) -> None:
+    # Given a visitor who chose no treatment
+    request = stored(interest=interest)
+    assert request.interest is None
+
+    # When the office is emailed
+    alert = render(request)
+
+    # Then both parts say it was not specified, and name no treatment
+    assert "Interested in: Not specified" in alert.text
+    assert "Not specified" in visible_text(alert.html)
+    for label in INTEREST_LABELS.values():
+        assert label not in alert.text
+        assert label not in visible_text(alert.html)
+
+
+def test_given_not_sure_when_rendered_then_not_sure_yet() -> None:
+    assert "Interested in: Not sure yet" in render(stored(interest="not-sure")).text
 
 
 def test_given_details_disabled_when_rendered_then_message_and_interest_are_left_out() -> None:
@@ -245,6 +315,8 @@ def test_given_no_time_zone_database_when_shown_then_time_is_utc_rather_than_no_
         ("(662) 377-6290", "(662) 377-6290", "tel:+16623776290"),
         ("+1 416 555 0199", "(416) 555-0199", "tel:+14165550199"),
         ("+44 20 7946 0958", "+44 20 7946 0958", "tel:+442079460958"),
+        ("(662) 377-6290 ext. 12", "(662) 377-6290 ext. 12", "tel:+16623776290;ext=12"),
+        ("471-201-2345 x7", "(471) 201-2345 ext. 7", "tel:+14712012345;ext=7"),
     ],
 )
 def test_given_phone_when_rendered_then_readable_and_a_tel_link(phone: str, shown: str, href: str) -> None:

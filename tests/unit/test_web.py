@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from callbacks.models.api import FieldProblem
-from callbacks.web import error_page, prefers_html
+from callbacks.web import error_page, form_back_link, prefers_html
 
 
 @pytest.mark.parametrize(
@@ -61,3 +61,53 @@ def test_given_no_page_to_go_back_to_then_the_back_button_is_suggested() -> None
 
     assert "Back button" in page
     assert "javascript:" not in page
+
+
+SITE = "https://www.accentplasticsurgery.example"
+ALLOWED = (SITE, "https://accentplasticsurgery.example")
+
+
+@pytest.mark.parametrize(
+    ("origin", "referer", "form_page", "link"),
+    [
+        # A cross-origin post: the Referer holds only the origin, the form carries its path.
+        (SITE, f"{SITE}/", "/fractional-co2-laser/", f"{SITE}/fractional-co2-laser/"),
+        (SITE, None, "/laser/?utm_source=x#form", f"{SITE}/laser/"),
+        ("null", f"{SITE}/", "/laser/", f"{SITE}/laser/"),  # Origin: null counts as none
+        (None, f"{SITE}/", "/laser/", f"{SITE}/laser/"),
+        # No path in the form: a Referer with a path still serves (a same-origin post, or a policy).
+        (SITE, f"{SITE}/laser/?gclid=1", None, f"{SITE}/laser/"),
+        (SITE, f"{SITE}/laser/", "{{FORM_PAGE}}", f"{SITE}/laser/"),  # the placeholder, not filled in
+    ],
+)
+def test_given_a_path_and_an_allowed_origin_then_the_link_leads_back_to_the_form_page(
+    origin: str | None, referer: str | None, form_page: str | None, link: str
+) -> None:
+    assert form_back_link(origin, referer, form_page, ALLOWED) == link
+
+
+@pytest.mark.parametrize(
+    ("origin", "referer", "form_page"),
+    [
+        (SITE, f"{SITE}/", None),  # only the origin is known: the home page is not the form
+        (SITE, SITE, None),
+        (None, None, "/laser/"),  # no origin at all
+        (None, "https://evil.example/laser/", "/laser/"),  # not an allowed origin
+        ("https://evil.example", None, "/laser/"),
+        (SITE, "https://evil.example/laser/", None),  # a Referer's path counts only on the same origin
+        (SITE, None, "//evil.example/laser/"),
+        (SITE, None, "https://evil.example/"),
+        (SITE, None, "/laser/\\evil"),
+        (SITE, None, "/a b"),
+    ],
+)
+def test_given_no_trustworthy_page_then_no_link_and_the_back_button(
+    origin: str | None, referer: str | None, form_page: str | None
+) -> None:
+    assert form_back_link(origin, referer, form_page, ALLOWED) is None
+
+
+def test_given_a_post_from_a_page_on_the_apis_own_origin_then_its_whole_referer_leads_back() -> None:
+    # A same-origin post's Referer is whole: "/" is then the form's page, not a cut-down origin.
+    assert form_back_link(SITE, f"{SITE}/", None, ALLOWED, own_origin=SITE) == f"{SITE}/"
+    assert form_back_link(SITE, f"{SITE}/", None, ALLOWED, own_origin="https://api.example") is None

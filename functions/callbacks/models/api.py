@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, Field
 from pydantic_core import ErrorDetails
@@ -14,6 +14,13 @@ class CallbackRequestReceipt(BaseModel):
     """The answer to a stored or duplicate request: the same id for the same request."""
 
     id: str
+    reference: Annotated[
+        str,
+        Field(
+            description="The short reference of the staff email's subject, for the visitor to quote "
+            "on the phone"
+        ),
+    ]
     status: Literal["received"] = "received"
     call_by: str = Field(description="When the office will have called back: ISO 8601 with offset")
     call_by_text: str = Field(description="The same, as a sentence: We will call you by Tuesday, ...")

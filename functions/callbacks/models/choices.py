@@ -19,3 +19,4 @@ class Interest(StrEnum):
     SCARS_BURNS = "scars-burns"
     STRETCH_MARKS = "stretch-marks"
     OTHER = "other"
+    NOT_SURE = "not-sure"

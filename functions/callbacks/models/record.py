@@ -10,6 +10,19 @@ from pydantic import BaseModel, ConfigDict
 from callbacks.models.choices import BestTime, Interest
 from callbacks.models.form import CONSENT_TEXT, CONSENT_VERSION
 
+REFERENCE_LENGTH = 8
+
+
+def reference(request_id: str) -> str:
+    """A short reference a person can say on the phone: the id's first characters.
+
+    The staff email's subject, the API's receipt, the form's confirmation and the thank-you page
+    all show this one.
+    """
+    return "".join(char for char in request_id if char.isascii() and char.isalnum())[
+        :REFERENCE_LENGTH
+    ].upper()
+
 
 def utc_timestamp(moment: datetime) -> str:
     """ISO 8601 in UTC to the millisecond, ``Z``-suffixed: every timestamp the record holds."""
@@ -20,16 +33,6 @@ def parse_timestamp(value: str) -> datetime:
     """A stored timestamp back as an aware datetime (naive ones are UTC)."""
     moment = datetime.fromisoformat(value)
     return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment
-
-
-REFERENCE_LENGTH = 8
-
-
-def reference(request_id: str) -> str:
-    """A short reference a person can say on the phone: the id's first characters."""
-    return "".join(char for char in request_id if char.isascii() and char.isalnum())[
-        :REFERENCE_LENGTH
-    ].upper()
 
 
 class ConsentRecord(BaseModel):
@@ -54,9 +57,12 @@ class StoredCallbackRequest(BaseModel):
     status: Literal["new", "contacted"] = "new"
     name: str
     phone: str
+    # The extension typed after the number (digits only), dialled after the call connects.
+    phone_extension: str | None = None
     email: str | None = None
     best_time: BestTime
-    interest: Interest
+    # None: the visitor chose nothing (shown as "Not specified"), never a treatment by default.
+    interest: Interest | None = None
     message: str | None = None
     source_url: str | None = None
     consent: ConsentRecord
@@ -68,3 +74,5 @@ class StoredCallbackRequest(BaseModel):
     # someone marked it called. Optional: records stored before the deadline existed still load.
     call_by: str | None = None
     contacted_at: str | None = None
+    # Set on a submission a spam layer caught and kept (``spam#`` items, never emailed).
+    caught_by: Literal["honeypot"] | None = None

@@ -6,9 +6,34 @@
 
   // Signed by the API when it served this script (spam.py): how long the form took to fill.
   const RENDER_TOKEN = "__RENDER_TOKEN__";
-  const NAME_RE = /^[\p{L}\p{M} .'’ʼ-]+$/u;
+  // rules:start (the API's rules, models/form.py; tests/unit/test_form_assets.py runs this block)
+  const NAME_RE = /^[\p{L}\p{M} .'’ʼ,&-]+$/u;
+  const LETTER_RE = /\p{L}/u;
   const EMAIL_RE = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
   const PHONE_RE = /^\+?[\d\s().\-/]+$/;
+  // An extension after the number: x12, ext. 12, extension 12, #12, ,12 or ;12.
+  const EXTENSION_RE = /\s*(?:(?:ext(?:ension)?\.?|x|#)\s*|[,;]\s*)(\d{1,10})\s*$/i;
+  const PHONE_COST = "Please enter a number we can call at the normal rate: we cannot call premium-rate or shared-cost numbers.";
+  const nameOk = (value) => NAME_RE.test(value) && LETTER_RE.test(value);
+  // 10 digits (11 starting with 1) in a NANP shape, area code and exchange starting 2-9, or + (or
+  // 011) and 8-15 digits. Any such area code passes: a new one (471) is newer than any list here.
+  // Returns null when the number may be sent, else the problem; the API checks the rest.
+  const phoneProblem = (typed) => {
+    const extension = typed.match(EXTENSION_RE);
+    const value = extension ? typed.slice(0, extension.index) : typed;
+    const wrong = "Please enter a 10-digit US phone number, like (662) 377-6290, or an international number starting with +.";
+    if (!PHONE_RE.test(value)) return wrong;
+    const digits = value.replace(/\D/g, "");
+    const international = value.startsWith("+") ? digits : digits.startsWith("011") && digits.slice(3);
+    if (international && international[0] !== "1") {
+      return international.length >= 8 && international.length <= 15 ? null : wrong;
+    }
+    const nanp = international || digits;
+    const national = nanp.length === 11 && nanp[0] === "1" ? nanp.slice(1) : nanp;
+    if (national.length !== 10 || !/^[2-9]\d\d[2-9]/.test(national)) return wrong;
+    return national.startsWith("900") ? PHONE_COST : null;
+  };
+  // rules:end
   const LABELS = {
     name: "Name", phone: "Phone", email: "Email", best_time: "Best time to call",
     interest: "Interested in", message: "Message", consent: "Consent",
@@ -21,16 +46,7 @@
     return Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
   };
 
-  // 10 digits, 11 starting with 1, or + (or 011) and 8-15 digits; the API checks the rest.
-  const phoneOk = (value) => {
-    if (!PHONE_RE.test(value)) return false;
-    const digits = value.replace(/\D/g, "");
-    const international = value.startsWith("+") ? digits : digits.startsWith("011") && digits.slice(3);
-    if (international) return international.length >= 8 && international.length <= 15;
-    return digits.length === 10 || (digits.length === 11 && digits[0] === "1");
-  };
-
-  // The API's rules and words (callbacks/models.py), checked before anything is sent.
+  // The API's rules and words (callbacks/models/form.py), checked before anything is sent.
   const check = (form) => {
     const value = (field) => String((form.elements.namedItem(field) || {}).value || "").trim();
     const found = [];
@@ -39,14 +55,12 @@
     const email = value("email");
     if (!name) found.push(["name", "Please enter your name."]);
     else if (name.length > 100) found.push(["name", "Please shorten your name to 100 characters or fewer."]);
-    else if (!NAME_RE.test(name)) {
-      found.push(["name", "Please enter your name using letters, spaces, periods, apostrophes or hyphens."]);
+    else if (!nameOk(name)) {
+      const letters = "Please enter your name in letters; spaces, periods, apostrophes, hyphens, commas and & may go between them.";
+      found.push(["name", letters]);
     }
     if (!phone) found.push(["phone", "Please enter the phone number we should call."]);
-    else if (!phoneOk(phone)) {
-      found.push(["phone", "Please enter a 10-digit US phone number, like (662) 377-6290, " +
-        "or an international number starting with +."]);
-    }
+    else if (phoneProblem(phone)) found.push(["phone", phoneProblem(phone)]);
     if (email.length > 254) found.push(["email", "Please use an email address of at most 254 characters."]);
     else if (email && !EMAIL_RE.test(email)) {
       found.push(["email", "Please enter a valid email address, like name@example.com, or leave it empty."]);
@@ -128,6 +142,12 @@
     if (first) first.focus();
   };
 
+  // The staff email's short reference, to quote on the phone; shown as text, and only if it is one.
+  const referenceOf = (body) => {
+    const ref = body && typeof body.reference === "string" ? body.reference : "";
+    return /^[A-Z0-9]{1,16}$/.test(ref) ? [` Your reference is ${ref}.`] : [];
+  };
+
   const confirm = (form, state, receipt) => {
     const when = WHEN[(form.elements.namedItem("best_time") || {}).value] || "as soon as we can";
     const phone = form.elements.namedItem("phone").value.trim();
@@ -136,7 +156,7 @@
     const by = receipt && receipt.call_by_text ? ` ${receipt.call_by_text}` : ""; // the API's deadline
     for (const child of Array.from(form.children)) if (child !== state.status) child.remove();
     say(state, "success", title, ...callUs(`Our office in Tupelo will call you back at ${phone} ` +
-      `${when}, during office hours.${by} If you would like to talk sooner, call us at`));
+      `${when}, during office hours.${by} If you would like to talk sooner, call us at`), ...referenceOf(receipt));
     state.status.focus({ preventScroll: true });
     const still = matchMedia("(prefers-reduced-motion: reduce)").matches;
     state.status.scrollIntoView({ block: "nearest", behavior: still ? "auto" : "smooth" });
@@ -204,8 +224,11 @@
     form.addEventListener("submit", (event) => {
       event.preventDefault();
       if (state.sending) return;
+      const formPage = form.elements.namedItem("form_page");
+      if (formPage) formPage.value = location.pathname.slice(0, 2048);
       const source = form.elements.namedItem("source_url");
-      if (source) source.value = location.href.length <= 2048 ? location.href : location.origin + location.pathname.slice(0, 1024);
+      // Only the page's origin and path: its query and fragment carry ad-click ids, sometimes an address.
+      if (source) source.value = (location.origin + location.pathname).slice(0, 2048);
       for (const field of Object.keys(LABELS)) clearError(form, field);
       const problems = check(form);
       if (problems.length) return showErrors(form, state, problems);
