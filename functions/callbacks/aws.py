@@ -6,6 +6,7 @@ variables, so the same code talks to AWS, to moto, or to the local stack.
 
 from __future__ import annotations
 
+import copy
 from functools import cache
 from typing import TYPE_CHECKING, Any
 
@@ -13,26 +14,53 @@ if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
     from mypy_boto3_sesv2 import SESV2Client
 
-# Short timeouts and few retries: a visitor is waiting, and a 503 with Retry-After beats a hang.
-# SES is not retried by the SDK: a send whose answer was lost may still have gone out, and a
-# second try would email the office twice. Lambda retries the stream record instead, and the
-# notifier checks whether it was already sent.
+# Each client's budget. A call's worst case is attempts x (connect + read timeout) plus the SDK's
+# waits between attempts, at most 1 s before the 2nd and 2 s before the 3rd (botocore's standard
+# mode, throttling scale; `worst_case_seconds` computes it from these same settings).
 _CONFIG: dict[str, dict[str, Any]] = {
+    # The intake's: a visitor is waiting, and a 503 with Retry-After beats a hang (issue 9 owns it).
     "dynamodb": {"connect_timeout": 2, "read_timeout": 3, "retries": {"mode": "standard", "max_attempts": 3}},
-    "sesv2": {"connect_timeout": 3, "read_timeout": 10, "retries": {"mode": "standard", "max_attempts": 1}},
+    # The notifier's and the sweep's (no visitor waits, but a whole batch must fit the timeout):
+    # 2 x (0.5 + 1) + 1 = 4 s per call; DynamoDB answers in milliseconds, so 1 s is already 100x.
+    "dynamodb-background": {
+        "connect_timeout": 0.5,
+        "read_timeout": 1,
+        "retries": {"mode": "standard", "max_attempts": 2},
+    },
+    # SES: 1 + 5 = 6 s. Not retried by the SDK: a send whose answer was lost may still have gone
+    # out, and a second try would email the office twice; the claim on the request decides instead.
+    "sesv2": {"connect_timeout": 1, "read_timeout": 5, "retries": {"mode": "standard", "max_attempts": 1}},
 }
+_SERVICE = {"dynamodb": "dynamodb", "dynamodb-background": "dynamodb", "sesv2": "sesv2"}
+
+
+def worst_case_seconds(budget: str) -> float:
+    """The longest one call of a client can take: every attempt timing out, every wait at its longest."""
+    config = _CONFIG[budget]
+    attempts = int(config["retries"]["max_attempts"])
+    waits = sum(min(2.0 ** (attempt - 1), 20.0) for attempt in range(1, attempts))
+    return float(attempts * (config["connect_timeout"] + config["read_timeout"]) + waits)
 
 
 @cache
-def _client(service: str) -> Any:
+def _client(budget: str) -> Any:
     import boto3
     from botocore.config import Config
 
-    return boto3.session.Session().client(service, config=Config(**_CONFIG[service]))  # type: ignore[call-overload]
+    # A copy: botocore rewrites the retries dict it is given (max_attempts -> total_max_attempts).
+    config = Config(**copy.deepcopy(_CONFIG[budget]))
+    return boto3.session.Session().client(_SERVICE[budget], config=config)  # type: ignore[call-overload]
 
 
 def dynamodb() -> DynamoDBClient:
+    """The request path's client (the intake)."""
     client: DynamoDBClient = _client("dynamodb")
+    return client
+
+
+def background_dynamodb() -> DynamoDBClient:
+    """The staff alerts' client (notifier, sweep): shorter timeouts, so a batch fits its budget."""
+    client: DynamoDBClient = _client("dynamodb-background")
     return client
 
 
@@ -48,9 +76,21 @@ def _serializer() -> Any:
     return TypeSerializer()
 
 
+@cache
+def _deserializer() -> Any:
+    from boto3.dynamodb.types import TypeDeserializer
+
+    return TypeDeserializer()
+
+
 def dynamodb_item(values: dict[str, Any]) -> dict[str, Any]:
     """Python values as a low-level DynamoDB item (attribute-value form); ``None`` values left out."""
     return {key: _serializer().serialize(value) for key, value in values.items() if value is not None}
+
+
+def python_values(item: dict[str, Any]) -> dict[str, Any]:
+    """A low-level DynamoDB item (attribute-value form) as Python values."""
+    return {key: _deserializer().deserialize(value) for key, value in item.items()}
 
 
 def reset_clients() -> None:

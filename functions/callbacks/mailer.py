@@ -19,7 +19,7 @@ from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import phonenumbers
-from botocore.exceptions import BotoCoreError, ClientError
+from botocore.exceptions import BotoCoreError, ClientError, ConnectionError
 
 from callbacks import aws
 from callbacks.models.choices import BestTime, Interest
@@ -28,6 +28,8 @@ from callbacks.office import OFFICE_TIME_ZONE
 from callbacks.settings import Settings
 
 CHARSET = "UTF-8"
+# The SES message tag that names the request an alert is about (bounce and complaint events carry it).
+REQUEST_ID_TAG = "request_id"
 REFERENCE_LENGTH = 8
 _TEMPLATE = Path(__file__).resolve().parent / "templates" / "staff_alert.html"
 # How the email (and the form's snippet, which a test holds to these) names each choice.
@@ -59,7 +61,15 @@ _LINE_BREAKS = re.compile(r"\r\n|\r|\n")
 
 
 class StaffAlertNotSentError(Exception):
-    """SES did not take the alert. Carries the error code only: SES messages can echo addresses."""
+    """SES did not take the alert. Carries the error code only: SES messages can echo addresses.
+
+    ``maybe_sent`` is True when SES may have taken it all the same (the answer was lost on the way
+    back); False when it certainly did not (SES answered with an error, or was never reached).
+    """
+
+    def __init__(self, code: str, *, maybe_sent: bool = False) -> None:
+        super().__init__(code)
+        self.maybe_sent = maybe_sent
 
 
 @dataclass(frozen=True)
@@ -251,6 +261,8 @@ def send_staff_alert(alert: StaffAlert, settings: Settings) -> str:
         request["ReplyToAddresses"] = [alert.reply_to]
     if settings.ses_configuration_set:
         request["ConfigurationSetName"] = settings.ses_configuration_set
+        # Published with every bounce or complaint event of the configuration set: the request id.
+        request["EmailTags"] = [{"Name": REQUEST_ID_TAG, "Value": _tag_value(alert.request_id)}]
     try:
         answer = aws.sesv2().send_email(**request)
     except ClientError as error:
@@ -258,6 +270,20 @@ def send_staff_alert(alert: StaffAlert, settings: Settings) -> str:
         raise StaffAlertNotSentError(
             str(error.response.get("Error", {}).get("Code", "ClientError"))
         ) from None
-    except BotoCoreError as error:
+    except ConnectionError as error:
+        # Refused or timed out while connecting: the request never reached SES.
         raise StaffAlertNotSentError(type(error).__name__) from None
+    except BotoCoreError as error:
+        # A read timeout or a dropped answer: SES may have taken the message.
+        raise StaffAlertNotSentError(type(error).__name__, maybe_sent=True) from None
     return str(answer["MessageId"])
+
+
+def _tag_value(request_id: str) -> str:
+    # SES tag values: ASCII letters, digits, '_' and '-' only (request ids are UUIDs).
+    return "".join(char for char in request_id if char.isascii() and (char.isalnum() or char in "_-"))[:256]
+
+
+def worst_case_send_seconds() -> float:
+    """The longest one send can take (see ``aws._CONFIG``)."""
+    return aws.worst_case_seconds("sesv2")

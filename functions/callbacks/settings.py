@@ -35,6 +35,11 @@ class Settings(BaseModel):
     office_emails: tuple[str, ...] = ("office@example.com",)
     ses_configuration_set: str | None = None
     email_include_details: bool = True
+    # A claim on a request's alert older than this is abandoned: longer than any function's timeout
+    # (a Lambda invocation never outlives it), so its holder is gone. The sweep takes it over.
+    alert_claim_stale_seconds: Annotated[int, Field(ge=1)] = 300
+    # The sweep leaves younger requests to the stream, which sends within seconds when SES is up.
+    alert_sweep_min_age_seconds: Annotated[int, Field(ge=0)] = 180
 
     _split_origins = field_validator("allowed_origins", "office_emails", mode="before")(_split_list)
 

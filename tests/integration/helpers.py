@@ -35,9 +35,10 @@ class LambdaContext:
     memory_limit_in_mb: int = 512
     invoked_function_arn: str = "arn:aws:lambda:us-east-1:123456789012:function:IntakeFunction"
     aws_request_id: str = "5b6f0c1e-1111-4c3f-9d0a-2a5b8e1f0c01"
+    remaining_ms: int = 10_000
 
     def get_remaining_time_in_millis(self) -> int:
-        return 10_000
+        return self.remaining_ms
 
 
 def with_headers(event: dict[str, Any], **headers: str | None) -> dict[str, Any]:
