@@ -222,11 +222,13 @@ def test_given_one_bad_record_in_a_batch_when_notified_then_earlier_sent_later_d
     requests = [a_request(number) for number in (1, 2, 3, 4)]
     save(*requests)
     records = new_request_records(moto_aws)
-    monkeypatch.setattr(
-        mailer, "send_staff_alert", failing_for({requests[1].id}, mailer.StaffAlertNotSentError("Throttling"))
-    )
-
-    failed = handle(records)
+    with monkeypatch.context() as patch:  # the fault lasts for this block only
+        patch.setattr(
+            mailer,
+            "send_staff_alert",
+            failing_for({requests[1].id}, mailer.StaffAlertNotSentError("Throttling")),
+        )
+        failed = handle(records)
 
     assert failed == sequence_numbers(records[1:])
     assert [email.subject for email in sent_emails()] == [
@@ -235,7 +237,7 @@ def test_given_one_bad_record_in_a_batch_when_notified_then_earlier_sent_later_d
     assert ["notified_at" in stored_item(request.id) for request in requests] == [True, False, False, False]
     assert_no_personal_data(output())
 
-    monkeypatch.undo()  # the fault is fixed; Lambda resends from the first failed record
+    # The fault is fixed; Lambda resends from the first failed record.
     tail = [record for record in records if record["dynamodb"]["SequenceNumber"] in failed]
     assert handle(tail) == []
     assert handle(records) == []  # and a whole-batch redelivery changes nothing
@@ -271,10 +273,10 @@ def test_given_table_down_after_sending_when_retried_then_same_email_is_recorded
         raise store.StorageUnavailableError("ProvisionedThroughputExceededException")
 
     pauses: list[float] = []
-    monkeypatch.setattr(store, "mark_notified", table_down)
-    monkeypatch.setattr(alerting.time, "sleep", pauses.append)
-    assert handle(records) == sequence_numbers(records)  # every try in place failed
-    monkeypatch.undo()
+    with monkeypatch.context() as patch:
+        patch.setattr(store, "mark_notified", table_down)
+        patch.setattr(alerting.time, "sleep", pauses.append)
+        assert handle(records) == sequence_numbers(records)  # every try in place failed
     aws_calls.clear()
 
     assert handle(records) == []  # Lambda's retry, in this process
