@@ -16,20 +16,32 @@ if TYPE_CHECKING:
 
 # Each client's budget. A call's worst case is attempts x (connect + read timeout) plus the SDK's
 # waits between attempts, at most 1 s before the 2nd and 2 s before the 3rd (botocore's standard
-# mode, throttling scale; `worst_case_seconds` computes it from these same settings).
+# mode, throttling scale; `worst_case_seconds` computes it from these same settings). botocore's
+# `max_attempts` counts retries only: `total_max_attempts` counts the first try too.
+DYNAMODB_ATTEMPTS = 2
 _CONFIG: dict[str, dict[str, Any]] = {
-    # The intake's: a visitor is waiting, and a 503 with Retry-After beats a hang (issue 9 owns it).
-    "dynamodb": {"connect_timeout": 2, "read_timeout": 3, "retries": {"mode": "standard", "max_attempts": 3}},
+    # The intake's: a visitor is waiting, and a 503 with Retry-After beats a hang. DynamoDB,
+    # whatever it does (hangs, refuses, throttles), costs at most 2 x (1 + 1) + 1 = 5 s, so the
+    # intake answers 503 within 6 s of arrival, inside its 10 s timeout and API Gateway's 29 s.
+    "dynamodb": {
+        "connect_timeout": 1,
+        "read_timeout": 1,
+        "retries": {"mode": "standard", "total_max_attempts": DYNAMODB_ATTEMPTS},
+    },
     # The notifier's and the sweep's (no visitor waits, but a whole batch must fit the timeout):
     # 2 x (0.5 + 1) + 1 = 4 s per call; DynamoDB answers in milliseconds, so 1 s is already 100x.
     "dynamodb-background": {
         "connect_timeout": 0.5,
         "read_timeout": 1,
-        "retries": {"mode": "standard", "max_attempts": 2},
+        "retries": {"mode": "standard", "total_max_attempts": 2},
     },
     # SES: 1 + 5 = 6 s. Not retried by the SDK: a send whose answer was lost may still have gone
     # out, and a second try would email the office twice; the claim on the request decides instead.
-    "sesv2": {"connect_timeout": 1, "read_timeout": 5, "retries": {"mode": "standard", "max_attempts": 1}},
+    "sesv2": {
+        "connect_timeout": 1,
+        "read_timeout": 5,
+        "retries": {"mode": "standard", "total_max_attempts": 1},
+    },
 }
 _SERVICE = {"dynamodb": "dynamodb", "dynamodb-background": "dynamodb", "sesv2": "sesv2"}
 
@@ -37,7 +49,7 @@ _SERVICE = {"dynamodb": "dynamodb", "dynamodb-background": "dynamodb", "sesv2": 
 def worst_case_seconds(budget: str) -> float:
     """The longest one call of a client can take: every attempt timing out, every wait at its longest."""
     config = _CONFIG[budget]
-    attempts = int(config["retries"]["max_attempts"])
+    attempts = int(config["retries"]["total_max_attempts"])
     waits = sum(min(2.0 ** (attempt - 1), 20.0) for attempt in range(1, attempts))
     return float(attempts * (config["connect_timeout"] + config["read_timeout"]) + waits)
 
@@ -47,9 +59,8 @@ def _client(budget: str) -> Any:
     import boto3
     from botocore.config import Config
 
-    # A copy: botocore rewrites the retries dict it is given (max_attempts -> total_max_attempts).
-    config = Config(**copy.deepcopy(_CONFIG[budget]))
-    return boto3.session.Session().client(_SERVICE[budget], config=config)  # type: ignore[call-overload]
+    settings = copy.deepcopy(_CONFIG[budget])  # botocore rewrites the retries dict it is given
+    return boto3.session.Session().client(_SERVICE[budget], config=Config(**settings))  # type: ignore[call-overload]
 
 
 def dynamodb() -> DynamoDBClient:

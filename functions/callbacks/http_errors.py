@@ -1,6 +1,6 @@
 """Every refusal of the API, in one place: the JSON error shape, the HTML page for a browser's own
-form post, the metric of each refusal by reason, and the checks that must run before Powertools
-parses the body (a foreign origin, an oversized body).
+form post (which never gets JSON), the metric of each refusal by reason, and the checks that must
+run before Powertools parses the body (a foreign origin, an oversized body).
 """
 
 from __future__ import annotations
@@ -20,11 +20,13 @@ from callbacks.observability import METRICS_NAMESPACE, SERVICE, logger, metrics
 from callbacks.office import OFFICE_PHONE
 from callbacks.settings import get_settings
 from callbacks.store import StorageUnavailableError
-from callbacks.web import error_page, prefers_html
+from callbacks.web import error_page, prefers_html, refusal_page
 
-MAX_BODY_BYTES = 8 * 1024
+# Every valid request fits: 1000 four-byte characters of message, urlencoded, are 12 KB.
+MAX_BODY_BYTES = 32 * 1024
 RETRY_AFTER_SECONDS = 30
 JSON = "application/json"
+HTML = "text/html; charset=utf-8"
 
 # Exception handlers only; intake.py includes this router beside its routes.
 router = Router()
@@ -33,6 +35,9 @@ router = Router()
 def error_response(
     status: int, code: str, message: str, problems: list[FieldProblem] | None = None
 ) -> Response[Any]:
+    """The refusal as JSON for scripts, or as a small page for a browser's own form post."""
+    if wants_page():
+        return Response(status_code=status, content_type=HTML, body=refusal_page(message))
     body = ErrorBody(error=code, message=message, errors=problems or [])
     return Response(status_code=status, content_type=JSON, body=body.model_dump_json())
 
@@ -80,9 +85,7 @@ def _invalid(error: RequestValidationError) -> Response[Any]:
     count_rejection("invalid_fields")
     logger.info("callback_request_invalid", extra={"fields": [problem.field for problem in problems]})
     if wants_page():
-        return Response(
-            status_code=422, content_type="text/html; charset=utf-8", body=error_page(problems, _back_url())
-        )
+        return Response(status_code=422, content_type=HTML, body=error_page(problems, _back_url()))
     return error_response(422, "invalid_fields", "Some fields need your attention.", problems)
 
 
@@ -127,8 +130,16 @@ def _body_size(event: dict[str, Any]) -> int:
     return len(body.encode("utf-8"))
 
 
-def _proxy_refusal(status: int, code: str, message: str, headers: dict[str, str]) -> dict[str, Any]:
+def _proxy_refusal(
+    status: int, code: str, message: str, headers: dict[str, str], *, page: bool
+) -> dict[str, Any]:
     count_rejection(code)
+    if page:
+        return {
+            "statusCode": status,
+            "headers": {"Content-Type": HTML, **headers},
+            "body": refusal_page(message),
+        }
     body = ErrorBody(error=code, message=message).model_dump_json()
     return {"statusCode": status, "headers": {"Content-Type": JSON, **headers}, "body": body}
 
@@ -139,11 +150,16 @@ def refusal_before_parsing(event: dict[str, Any], cors: CORSConfig) -> dict[str,
     Powertools validates the body before any middleware runs, so these checks sit in front of it.
     """
     headers = {key.lower(): value for key, value in (event.get("headers") or {}).items()}
-    origin = headers.get("origin")
+    # Browsers send `Origin: null` for some plain form posts (a no-referrer page, say): no origin.
+    origin = headers.get("origin") if headers.get("origin") != "null" else None
+    page = prefers_html(headers.get("accept"))
     if origin is not None and origin not in get_settings().allowed_origins:
-        return _proxy_refusal(403, "origin_not_allowed", "This website may not send call-back requests.", {})
+        return _proxy_refusal(
+            403, "origin_not_allowed", "This website may not send call-back requests.", {}, page=page
+        )
     if event.get("httpMethod") == "POST" and _body_size(event) > MAX_BODY_BYTES:
         # An allowed page's script must be able to read this answer: it carries the CORS headers.
         allowed = cors.to_dict(origin) if origin else {}
-        return _proxy_refusal(413, "body_too_large", "The request is larger than 8 KiB.", allowed)
+        message = f"The request is larger than {MAX_BODY_BYTES // 1024} KiB. Please shorten your message."
+        return _proxy_refusal(413, "body_too_large", message, allowed, page=page)
     return None

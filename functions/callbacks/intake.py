@@ -27,6 +27,7 @@ from callbacks.models.form import IDEMPOTENCY_KEY_REGEX, CallbackRequestIn
 from callbacks.observability import logger, metrics
 from callbacks.registration import Arrival, register_callback_request
 from callbacks.settings import get_settings
+from callbacks.web import normalized_media_type
 
 router = Router()
 
@@ -138,13 +139,26 @@ def _vary_on_origin(response: dict[str, Any]) -> dict[str, Any]:
     return response
 
 
+def _media_type_in_lower_case(event: dict[str, Any]) -> dict[str, Any]:
+    # Powertools compares media types case-sensitively; `Application/JSON` is JSON all the same.
+    for headers in (event.get("headers"), event.get("multiValueHeaders")):
+        for name in [name for name in headers or {} if name.lower() == "content-type"]:
+            value = headers[name]  # type: ignore[index]
+            headers[name] = (  # type: ignore[index]
+                [normalized_media_type(v) for v in value]
+                if isinstance(value, list)
+                else normalized_media_type(value)
+            )
+    return event
+
+
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_REST, clear_state=True)
 @metrics.log_metrics
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     refusal = http_errors.refusal_before_parsing(event, cors())
     if refusal is not None:
         return _vary_on_origin(refusal)
-    return _vary_on_origin(resolver().resolve(event, context))
+    return _vary_on_origin(resolver().resolve(_media_type_in_lower_case(event), context))
 
 
 __all__ = ["lambda_handler", "resolver"]

@@ -59,12 +59,23 @@ def content_fingerprint(request: CallbackRequestIn) -> str:
     return _digest(request.phone, " ".join(request.name.casefold().split()), request.interest.value, message)
 
 
+def content_digest(request: CallbackRequestIn) -> str:
+    """Everything the record keeps of what the visitor sent: an idempotency key names one content."""
+    return hashlib.sha256(request.model_dump_json(include=_STORED_FIELDS).encode("utf-8")).hexdigest()
+
+
 def dedupe_keys(request: CallbackRequestIn, idempotency_key: str | None) -> list[store.DedupeKey]:
     keys = []
     key = idempotency_key or request.idempotency_key
-    if key:
-        keys.append(store.DedupeKey("idempotency", _digest(key), IDEMPOTENCY_WINDOW_SECONDS))
-    keys.append(store.DedupeKey("fingerprint", content_fingerprint(request), DUPLICATE_WINDOW_SECONDS))
+    key_hash = _digest(key) if key else None
+    content = content_digest(request)
+    if key_hash:
+        keys.append(store.DedupeKey("idempotency", key_hash, IDEMPOTENCY_WINDOW_SECONDS, content, key_hash))
+    keys.append(
+        store.DedupeKey(
+            "fingerprint", content_fingerprint(request), DUPLICATE_WINDOW_SECONDS, content, key_hash
+        )
+    )
     return keys
 
 

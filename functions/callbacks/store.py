@@ -33,6 +33,8 @@ if TYPE_CHECKING:
 
 REQUEST_PREFIX = "request#"
 _CONFLICT_ATTEMPTS = 3
+# A racing copy is retried only this soon after the first try: the visitor's 6 s budget holds.
+_CONFLICT_RETRY_WITHIN_SECONDS = 1.0
 ALERT_PENDING_INDEX = "alert-pending"
 # The one value of the index's key: every un-notified request is in one partition, oldest first.
 ALERT_PENDING = "pending"
@@ -44,11 +46,18 @@ class StorageUnavailableError(Exception):
 
 @dataclass(frozen=True)
 class DedupeKey:
-    """A marker that makes a second request with the same key a duplicate within ``window_seconds``."""
+    """A marker that makes a second request with the same key a duplicate within ``window_seconds``.
+
+    ``content`` digests everything the visitor sent and ``key_hash`` names the form's idempotency
+    key: a marker made under the same key for other content (a visitor who corrected the number
+    after a timeout) is no duplicate, so the correction is stored, never silently dropped.
+    """
 
     kind: Literal["idempotency", "fingerprint"]
     digest: str
     window_seconds: int
+    content: str = ""
+    key_hash: str | None = None
 
 
 @dataclass(frozen=True)
@@ -103,6 +112,11 @@ def save_new_request(request: StoredCallbackRequest, dedupe_keys: list[DedupeKey
         }
     ]
     for key in dedupe_keys:
+        condition = "attribute_not_exists(pk) OR created_epoch < :cutoff"
+        values: dict[str, Any] = {":cutoff": {"N": str(now - key.window_seconds)}}
+        if key.key_hash:
+            condition += " OR (key_hash = :key_hash AND content <> :content)"
+            values |= {":key_hash": {"S": key.key_hash}, ":content": {"S": key.content}}
         items.append(
             {
                 "Put": {
@@ -113,14 +127,17 @@ def save_new_request(request: StoredCallbackRequest, dedupe_keys: list[DedupeKey
                             "request_id": request.id,
                             "created_epoch": now,
                             "expires_at": now + key.window_seconds,
+                            "content": key.content or None,
+                            "key_hash": key.key_hash,
                         }
                     ),
-                    "ConditionExpression": "attribute_not_exists(pk) OR created_epoch < :cutoff",
-                    "ExpressionAttributeValues": {":cutoff": {"N": str(now - key.window_seconds)}},
+                    "ConditionExpression": condition,
+                    "ExpressionAttributeValues": values,
                     "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
                 }
             }
         )
+    started = time.monotonic()
     for attempt in range(1, _CONFLICT_ATTEMPTS + 1):
         try:
             aws.dynamodb().transact_write_items(TransactItems=items)
@@ -130,10 +147,14 @@ def save_new_request(request: StoredCallbackRequest, dedupe_keys: list[DedupeKey
                 raise StorageUnavailableError(error.response.get("Error", {}).get("Code", "")) from error
             reasons: list[Any] = list(error.response.get("CancellationReasons", []))
             earlier = _earlier_request_id(reasons)
+            if earlier == request.id:
+                # Our own earlier try landed (its answer was lost, and the SDK or we retried).
+                return SaveOutcome(request_id=request.id, created=True)
             if earlier:
                 return SaveOutcome(request_id=earlier, created=False)
             conflicted = any(reason.get("Code") == "TransactionConflict" for reason in reasons)
-            if not conflicted or attempt == _CONFLICT_ATTEMPTS:
+            late = time.monotonic() - started > _CONFLICT_RETRY_WITHIN_SECONDS
+            if not conflicted or attempt == _CONFLICT_ATTEMPTS or late:
                 raise StorageUnavailableError("transaction cancelled") from error
             # Two copies of one request raced (a double click): the next try sees the winner's marker.
             time.sleep(0.02 * attempt)

@@ -26,7 +26,7 @@ def _script_event() -> dict[str, Any]:
         pytest.param(lambda: json_event(VALID), id="stored"),
         pytest.param(lambda: load_event("preflight"), id="preflight"),
         pytest.param(lambda: json_event(VALID, origin="https://evil.example"), id="foreign-origin"),
-        pytest.param(lambda: json_event({**VALID, "message": "x" * 9000}), id="too-large"),
+        pytest.param(lambda: json_event({**VALID, "message": "x" * 33000}), id="too-large"),
         pytest.param(lambda: json_event({**VALID, "phone": "12"}), id="invalid"),
         pytest.param(_script_event, id="form-script"),
     ],
@@ -49,7 +49,7 @@ def _emitted_metrics(output: str) -> list[dict[str, Any]]:
     [
         (lambda: json_event(VALID, origin="https://evil.example"), "origin_not_allowed"),
         (lambda: json_event({**VALID, "phone": "12"}), "invalid_fields"),
-        (lambda: json_event({**VALID, "message": "x" * 9000}), "body_too_large"),
+        (lambda: json_event({**VALID, "message": "x" * 33000}), "body_too_large"),
     ],
 )
 def test_given_a_refusal_then_it_is_counted_with_its_reason_and_nothing_the_visitor_typed(
