@@ -13,8 +13,9 @@ from typing import Any
 
 import pytest
 import time_machine
+from botocore.exceptions import EndpointConnectionError, ReadTimeoutError
 
-from callbacks import alerting, mailer, notify, store
+from callbacks import alerting, aws, mailer, notify, store
 from callbacks.settings import Settings
 from infra.provision import Provisioned
 from tests.integration.alerts import (
@@ -246,3 +247,44 @@ def test_given_the_budgets_then_one_alert_at_its_worst_takes_23_5_seconds() -> N
     assert store.worst_case_call_seconds() == 4.0
     assert mailer.worst_case_send_seconds() == 6.0
     assert alerting.worst_case_alert_seconds() == 23.5
+
+
+class _SesAnswerLost:
+    def send_email(self, **_: Any) -> dict[str, Any]:
+        raise ReadTimeoutError(endpoint_url="https://email.us-east-1.amazonaws.com")
+
+
+class _SesUnreachable:
+    def send_email(self, **_: Any) -> dict[str, Any]:
+        raise EndpointConnectionError(endpoint_url="https://email.us-east-1.amazonaws.com")
+
+
+def test_given_ses_answer_lost_when_sending_then_the_claim_is_kept_so_a_quick_retry_cannot_double_it(
+    moto_aws: Provisioned, monkeypatch: pytest.MonkeyPatch, output: Callable[[], str]
+) -> None:
+    request = a_request()
+    save(request)
+    records = new_request_records(moto_aws)
+    with monkeypatch.context() as patch:
+        patch.setattr(aws, "sesv2", _SesAnswerLost)
+        assert handle(records) == sequence_numbers(records)
+        assert handle(records) == []  # Lambda's retry: the claim is held, nothing is tried again
+
+    assert "alert_claimed_at" in stored_item(request.id)  # for the sweep, once stale
+    [unknown] = messages(output(), "staff_alert_send_unknown")
+    assert (unknown["request_id"], unknown["error_code"]) == (request.id, "ReadTimeoutError")
+
+
+def test_given_ses_unreachable_when_sending_then_the_claim_is_given_back(
+    moto_aws: Provisioned, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    request = a_request()
+    save(request)
+    records = new_request_records(moto_aws)
+    with monkeypatch.context() as patch:
+        patch.setattr(aws, "sesv2", _SesUnreachable)
+        assert handle(records) == sequence_numbers(records)
+
+    assert "alert_claimed_at" not in stored_item(request.id)
+    assert handle(records) == []
+    assert len(sent_emails()) == 1
