@@ -36,6 +36,14 @@ install: $(VENV)/.installed ## Make the development environment (.venv)
 run: install ## Start the whole system locally: moto, the API on :3000, the stream poller, the demo page
 	$(BIN)/python -m infra.local --api-port $(API_PORT) --moto-port $(MOTO_PORT)
 
+.PHONY: sweep
+sweep: install ## Run the staff-alert sweep now, on the running local stack
+	$(BIN)/python -m infra.local.invoke StaffAlertSweepFunction --api-port $(API_PORT) --moto-port $(MOTO_PORT) --event "$$(cat infra/events/sweep-schedule.json)"
+
+.PHONY: ses-event
+ses-event: install ## Deliver an SES bounce to the delivery-events function of the running stack (EVENT=infra/events/ses-complaint.json)
+	$(BIN)/python -m infra.local.invoke DeliveryEventsFunction --api-port $(API_PORT) --moto-port $(MOTO_PORT) --event "$$(cat $(or $(EVENT),infra/events/ses-bounce.json))"
+
 .PHONY: test
 test: lint unit-test ## Lint, then run every test (unit, integration, infra, e2e, browser)
 

@@ -285,9 +285,9 @@ def send_unsent_alerts(settings: Settings, seconds_left: Callable[[], float]) ->
         if failures_in_a_row >= SWEEP_FAILURES_IN_A_ROW:
             report.stopped = "failures"
             break
-    logger.info(
-        "staff_alert_sweep_done", extra={"found": report.found, "stopped": report.stopped, **report.outcomes}
-    )
+    done = {"found": report.found, "stopped": report.stopped, **report.outcomes}
+    # A run that found nothing is not news (it happens every 5 minutes).
+    (logger.info if report.found else logger.debug)("staff_alert_sweep_done", extra=done)
     if report.found:
         metrics.add_metric(name="StaffAlertSweepFound", unit=MetricUnit.Count, value=report.found)
     return report

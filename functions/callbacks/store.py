@@ -204,7 +204,12 @@ def claim_alert(request_id: str, token: str, now: str, stale_before: str) -> Ale
         found: Any = error.response.get("Item") or {}
         if not found:
             return AlertClaim("gone")
-        return AlertClaim("already_notified" if "notified_at" in found else "claimed_elsewhere")
+        if "notified_at" in found:
+            return AlertClaim("already_notified")
+        if found.get("alert_claim_token", {}).get("S") == token:
+            # The SDK retried a claim whose answer was lost: the first attempt took it for us.
+            return AlertClaim("claimed")
+        return AlertClaim("claimed_elsewhere")
     except BotoCoreError as error:
         raise StorageUnavailableError(type(error).__name__) from error
     previous = answer.get("Attributes", {}).get("alert_claimed_at", {}).get("S")

@@ -12,6 +12,7 @@ import boto3
 from infra.local.cloud import MotoServer, point_boto3_at
 from infra.local.lambdas import LocalFunction
 from infra.local.outbox import Outbox
+from infra.local.schedules import Scheduler, schedule_specs
 from infra.local.server import ApiServer, LocalApi
 from infra.local.streams import RetryPolicy, StreamPoller, local_retry_policy
 from infra.local.template import (
@@ -45,6 +46,7 @@ class StackConfig:
     throttle_burst: int | None = None  # None: template.yaml's ThrottleBurstLimit
     stream_max_retries: int | None = None  # None: the template's, raised to span a minute
     stream_max_backoff: float = 5.0
+    sweep_interval: float = 20.0  # the staff-alert sweep's period here (5 minutes in the template)
     sender_email: str = SENDER_EMAIL
     office_emails: str = OFFICE_EMAILS
     extra_environment: dict[str, str] = field(default_factory=dict)
@@ -75,6 +77,8 @@ def function_environment(config: StackConfig) -> dict[str, str]:
     environment: dict[str, str] = {
         # Metrics are for CloudWatch; locally their JSON would drown the console (set to false to see them).
         "POWERTOOLS_METRICS_DISABLED": "true",
+        # The sweep leaves requests younger than this to the stream (3 minutes in AWS): a demo waits less.
+        "ALERT_SWEEP_MIN_AGE_SECONDS": "10",
     }
     for spec in function_specs().values():
         for name, value in spec.environment.items():
@@ -99,6 +103,7 @@ class LocalStack:
         )
         self._moto = MotoServer(config.moto_port)
         self._poller: StreamPoller | None = None
+        self._scheduler: Scheduler | None = None
         self.provisioned: Provisioned | None = None
 
     def start(self) -> None:
@@ -127,6 +132,10 @@ class LocalStack:
             dead_letter_queue_url=self.provisioned.dead_letter_queue_url,
         )
         self._poller.start()
+        self._scheduler = Scheduler(
+            self.functions, {"StaffAlertSweepFunction": self.config.sweep_interval}, schedule_specs()
+        )
+        self._scheduler.start()
         self._api.start()
 
     def _retry_policy(self, template_retries: int) -> RetryPolicy:
@@ -154,6 +163,8 @@ class LocalStack:
 
     def stop(self) -> None:
         self._api.stop()
+        if self._scheduler is not None:
+            self._scheduler.stop()
         if self._poller is not None:
             self._poller.stop()
         self._moto.stop()

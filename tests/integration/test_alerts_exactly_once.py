@@ -288,3 +288,19 @@ def test_given_ses_unreachable_when_sending_then_the_claim_is_given_back(
     assert "alert_claimed_at" not in stored_item(request.id)
     assert handle(records) == []
     assert len(sent_emails()) == 1
+
+
+def test_given_a_claim_whose_answer_was_lost_when_the_sdk_retries_it_then_the_claim_is_still_ours(
+    moto_aws: Provisioned,
+) -> None:
+    # Seen on the loaded local stack: the first attempt landed, its answer timed out, the retry
+    # found the claim taken, and by its own token.
+    request = a_request()
+    save(request)
+    times = ("2026-07-01T15:00:05.000Z", "2026-07-01T14:55:05.000Z")
+
+    first = store.claim_alert(request.id, "token-a", *times)
+    retried = store.claim_alert(request.id, "token-a", *times)
+    other = store.claim_alert(request.id, "token-b", *times)
+
+    assert (first.outcome, retried.outcome, other.outcome) == ("claimed", "claimed", "claimed_elsewhere")
