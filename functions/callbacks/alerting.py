@@ -45,8 +45,9 @@ REMEMBERED_REQUESTS = 1000
 # Tries of the record after a send, and the pauses between them (seconds).
 RECORD_PAUSES = (0.5, 1.0)
 RECORD_ATTEMPTS = len(RECORD_PAUSES) + 1
-# The sweep: at most this many requests per run, oldest first; it stops after this many failures
-# in a row (SES is still down: the next run tries again) but steps over a single bad request.
+# The sweep: at most this many requests per run, oldest first; it stops after this many SES or
+# table failures in a row (still down: the next run tries again) but steps over a request that
+# cannot be read or rendered, so a bad one never holds the others back.
 SWEEP_LIMIT = 50
 SWEEP_FAILURES_IN_A_ROW = 3
 # Time kept free at the end of an invocation, beyond one alert's worst case.
@@ -274,13 +275,12 @@ def send_unsent_alerts(settings: Settings, seconds_left: Callable[[], float]) ->
         try:
             outcome: str = alert_staff(found.request, settings)
             failures_in_a_row = 0
-        except AlertNotSentError:
+        except AlertNotSentError:  # SES or the table: likely down for the next ones too
             outcome = "failed"
             failures_in_a_row += 1
-        except Exception as error:  # a bug, not an outage: this request only
+        except Exception as error:  # a bug with this request, not an outage: on to the next
             alert_failed(found.request_id, "unexpected", type(error).__name__)
             outcome = "failed"
-            failures_in_a_row += 1
         report.count(outcome)
         if failures_in_a_row >= SWEEP_FAILURES_IN_A_ROW:
             report.stopped = "failures"

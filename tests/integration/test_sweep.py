@@ -180,17 +180,18 @@ def test_given_only_dedupe_markers_and_notified_requests_then_the_index_holds_no
     assert store.unsent_alerts("2026-07-01T16:00:00.000Z", 10) == []
 
 
-def test_given_one_request_that_cannot_be_sent_then_the_sweep_steps_over_it_to_the_others(
+def test_given_requests_that_cannot_be_rendered_then_the_sweep_steps_over_them_to_the_others(
     moto_aws: Provisioned,
     monkeypatch: pytest.MonkeyPatch,
     clock: time_machine.Traveller,
     output: Callable[[], str],
 ) -> None:
-    save(a_request(1, created_at="2026-07-01T14:50:00.000Z"), a_request(2))
+    bad = [a_request(number, created_at=f"2026-07-01T14:5{number}:00.000Z") for number in (1, 2, 3, 4)]
+    save(*bad, a_request(5))
     real = mailer.render_staff_alert
 
     def broken_for_first(request: Any, settings: Any) -> mailer.StaffAlert:
-        if request.id.startswith("00000001"):
+        if request.id != a_request(5).id:
             raise ValueError("a bug in rendering")
         return real(request, settings)
 
@@ -199,10 +200,11 @@ def test_given_one_request_that_cannot_be_sent_then_the_sweep_steps_over_it_to_t
 
     report = sweep_once()
 
-    assert (report["failed"], report["sent"], report["stopped"]) == (1, 1, None)
-    assert subjects() == [subject_of(2)]
-    assert "alert_claimed_at" not in stored_item(a_request(1).id)  # given back: nothing went out
-    assert metric_values(output(), "StaffAlertFailed") == [1.0]
+    # More bad requests than SWEEP_FAILURES_IN_A_ROW, and oldest: the good one still goes out.
+    assert (report["failed"], report["sent"], report["stopped"]) == (4, 1, None)
+    assert subjects() == [subject_of(5)]
+    assert "alert_claimed_at" not in stored_item(bad[0].id)  # given back: nothing went out
+    assert metric_values(output(), "StaffAlertFailed") == [1.0] * 4
 
 
 def test_given_ses_still_down_then_a_run_stops_after_a_few_failures_in_a_row(
