@@ -60,6 +60,8 @@ def test_given_new_request_when_notified_then_office_gets_one_email_and_item_rec
     [params] = aws_calls.of("SendEmail")
     assert params["ReplyToAddresses"] == [CANARY_EMAIL]
     assert params["ConfigurationSetName"] == "staff-alerts"
+    # Bounce and complaint events of the configuration set carry it back: the request, by id only.
+    assert params["EmailTags"] == [{"Name": "request_id", "Value": request.id}]
     assert params["Content"]["Simple"]["Body"]["Text"]["Charset"] == "UTF-8"
     item = stored_item(request.id)
     assert item["ses_message_id"]["S"] == email.id
