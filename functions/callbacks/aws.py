@@ -28,6 +28,12 @@ _CONFIG: dict[str, dict[str, Any]] = {
         "read_timeout": 1,
         "retries": {"mode": "standard", "total_max_attempts": DYNAMODB_ATTEMPTS},
     },
+    # Parameter Store (the intake's signing secret): 2 x (1 + 1) + 1 = 5 s.
+    "ssm": {
+        "connect_timeout": 1,
+        "read_timeout": 1,
+        "retries": {"mode": "standard", "total_max_attempts": 2},
+    },
     # The notifier's and the sweep's (no visitor waits, but a whole batch must fit the timeout):
     # 2 x (0.5 + 1) + 1 = 4 s per call; DynamoDB answers in milliseconds, so 1 s is already 100x.
     "dynamodb-background": {
@@ -43,7 +49,7 @@ _CONFIG: dict[str, dict[str, Any]] = {
         "retries": {"mode": "standard", "total_max_attempts": 1},
     },
 }
-_SERVICE = {"dynamodb": "dynamodb", "dynamodb-background": "dynamodb", "sesv2": "sesv2"}
+_SERVICE = {"dynamodb": "dynamodb", "dynamodb-background": "dynamodb", "sesv2": "sesv2", "ssm": "ssm"}
 
 
 def worst_case_seconds(budget: str) -> float:
@@ -61,6 +67,19 @@ def _client(budget: str) -> Any:
 
     settings = copy.deepcopy(_CONFIG[budget])  # botocore rewrites the retries dict it is given
     return boto3.session.Session().client(_SERVICE[budget], config=Config(**settings))  # type: ignore[call-overload]
+
+
+def ssm_parameter(name: str) -> str:
+    """A SecureString from SSM Parameter Store, through Powertools (cached for five minutes)."""
+    return str(_ssm_provider().get(name, decrypt=True, max_age=300))
+
+
+@cache
+def _ssm_provider() -> Any:
+    # Powertools' parameters module imports boto3: loaded on first use, not at cold start.
+    from aws_lambda_powertools.utilities.parameters import SSMProvider
+
+    return SSMProvider(boto3_client=_client("ssm"))
 
 
 def dynamodb() -> DynamoDBClient:
@@ -107,3 +126,4 @@ def python_values(item: dict[str, Any]) -> dict[str, Any]:
 def reset_clients() -> None:
     """Forget the clients (tests that switch endpoints or credentials call this)."""
     _client.cache_clear()
+    _ssm_provider.cache_clear()

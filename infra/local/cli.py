@@ -82,6 +82,13 @@ def parse_args(argv: list[str] | None = None) -> StackConfig:
         default=float(os.environ.get("SWEEP_INTERVAL") or 20),
         help="seconds between runs of the staff-alert sweep (env SWEEP_INTERVAL; 5 minutes in AWS)",
     )
+    parser.add_argument(
+        "--env",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="a function setting over the template's, e.g. ADDRESS_HOURLY_CAP=1000 (repeatable)",
+    )
     args = parser.parse_args(argv)
     return StackConfig(
         api_port=args.api_port,
@@ -93,6 +100,7 @@ def parse_args(argv: list[str] | None = None) -> StackConfig:
         stream_max_retries=getattr(args, "stream_max_retries", None),
         stream_max_backoff=args.stream_max_backoff,
         sweep_interval=args.sweep_interval,
+        extra_environment=dict(setting.split("=", 1) for setting in args.env if "=" in setting),
     )
 
 

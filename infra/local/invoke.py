@@ -17,8 +17,8 @@ import os
 import sys
 from pathlib import Path
 
-from infra.local.cloud import point_boto3_at
 from infra.local.lambdas import LocalFunction
+from infra.local.moto_server import point_boto3_at
 from infra.local.outbox import Outbox
 from infra.local.stack import StackConfig, function_environment
 from infra.local.template import REPO_ROOT, function_specs, functions_dir

@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 import os
+import secrets
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import boto3
 
-from infra.local.cloud import MotoServer, point_boto3_at
 from infra.local.lambdas import LocalFunction
+from infra.local.moto_server import MotoServer, point_boto3_at
 from infra.local.outbox import Outbox
 from infra.local.schedules import Scheduler, schedule_specs
 from infra.local.server import ApiServer, LocalApi
@@ -47,9 +48,7 @@ class StackConfig:
     stream_max_retries: int | None = None  # None: the template's, raised to span a minute
     stream_max_backoff: float = 5.0
     sweep_interval: float = 20.0  # the staff-alert sweep's period here (5 minutes in the template)
-    sender_email: str = SENDER_EMAIL
-    office_emails: str = OFFICE_EMAILS
-    extra_environment: dict[str, str] = field(default_factory=dict)
+    extra_environment: dict[str, str] = field(default_factory=dict)  # --env NAME=VALUE
 
     @property
     def api_base(self) -> str:
@@ -67,8 +66,8 @@ class StackConfig:
 def function_environment(config: StackConfig) -> dict[str, str]:
     """The functions' environment variables, resolved from the template with the local values."""
     refs = {
-        "SenderEmail": config.sender_email,
-        "OfficeEmails": config.office_emails,
+        "SenderEmail": SENDER_EMAIL,
+        "OfficeEmails": OFFICE_EMAILS,
         "AllowedOrigins": ",".join(config.allowed_origins),
         "ThankYouUrl": f"{config.api_base}/thank-you",
         resource_of_type("AWS::DynamoDB::Table")[0]: TABLE_NAME,
@@ -118,8 +117,15 @@ class LocalStack:
             boto3.session.Session(),
             table_name=TABLE_NAME,
             queue_name=QUEUE_NAME,
-            sender_email=self.config.sender_email,
+            sender_email=SENDER_EMAIL,
             configuration_set=CONFIGURATION_SET,
+        )
+        # The signing secret that `aws ssm put-parameter` makes once per deployment (README).
+        boto3.client("ssm").put_parameter(
+            Name=os.environ["SIGNING_SECRET_PARAMETER"],
+            Value=secrets.token_urlsafe(32),
+            Type="SecureString",
+            Overwrite=True,
         )
         self._load_functions()
         stream = stream_source_spec()

@@ -20,8 +20,8 @@ from moto.ses.models import ses_backends
 
 from callbacks import alerting, aws, mailer, notify, store, sweep
 from callbacks.models.record import ConsentRecord, StoredCallbackRequest
+from infra.local.lambda_events import lambda_context
 from infra.provision import Provisioned
-from tests.integration.helpers import LambdaContext
 
 NOW = 1_782_918_000  # 2026-07-01T15:00:00Z
 CANARY_NAME = "Canaryname Zqxwv"
@@ -40,17 +40,8 @@ PERSONAL = (
 )
 
 
-# The functions' contexts, with the time their template Timeout gives each invocation.
-NOTIFY_CONTEXT = LambdaContext(
-    function_name="NotifyFunction",
-    invoked_function_arn="arn:aws:lambda:us-east-1:123456789012:function:NotifyFunction",
-    remaining_ms=180_000,
-)
-SWEEP_CONTEXT = LambdaContext(
-    function_name="StaffAlertSweepFunction",
-    invoked_function_arn="arn:aws:lambda:us-east-1:123456789012:function:StaffAlertSweepFunction",
-    remaining_ms=180_000,
-)
+# The functions' timeouts in template.yaml: each invocation gets a fresh context with that deadline.
+NOTIFY_TIMEOUT_S = SWEEP_TIMEOUT_S = 180
 
 
 @dataclass
@@ -142,7 +133,9 @@ def aged(records: list[dict[str, Any]], seconds: int) -> list[dict[str, Any]]:
 
 def handle(records: list[dict[str, Any]]) -> list[str]:
     """Run the notify function; the sequence numbers it reports failed."""
-    answer = notify.lambda_handler({"Records": records}, NOTIFY_CONTEXT)
+    answer = notify.lambda_handler(
+        {"Records": records}, lambda_context("NotifyFunction", timeout_s=NOTIFY_TIMEOUT_S)
+    )
     return [failure["itemIdentifier"] for failure in answer["batchItemFailures"]]
 
 
@@ -183,8 +176,9 @@ def failing_for(request_ids: set[str], error: Exception) -> Callable[..., str]:
     return send
 
 
-def sweep_once(context: LambdaContext = SWEEP_CONTEXT) -> dict[str, Any]:
+def sweep_once() -> dict[str, Any]:
     """Run the sweep function once, as its schedule does."""
+    context = lambda_context("StaffAlertSweepFunction", timeout_s=SWEEP_TIMEOUT_S)
     result: dict[str, Any] = sweep.lambda_handler({"schedule": "staff-alert-sweep"}, context)
     return result
 

@@ -1,4 +1,4 @@
-"""Integration tests reach AWS only through moto in-process: the network stays switched off."""
+"""Fixtures of the staff-alert tests (the network is switched off for this suite by tests/conftest.py)."""
 
 from __future__ import annotations
 
@@ -7,18 +7,10 @@ import logging
 from collections.abc import Callable, Iterator
 
 import pytest
-from pytest_socket import disable_socket, enable_socket
 
 from callbacks import alerting, observability
 from infra.provision import Provisioned
 from tests.integration.alerts import AwsCalls
-
-
-@pytest.fixture(autouse=True)
-def _no_network() -> Iterator[None]:
-    disable_socket(allow_unix_socket=True)
-    yield
-    enable_socket()
 
 
 @pytest.fixture(autouse=True)

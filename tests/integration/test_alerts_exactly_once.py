@@ -17,9 +17,9 @@ from botocore.exceptions import EndpointConnectionError, ReadTimeoutError
 
 from callbacks import alerting, aws, mailer, notify, store
 from callbacks.settings import Settings
+from infra.local.lambda_events import lambda_context
 from infra.provision import Provisioned
 from tests.integration.alerts import (
-    NOTIFY_CONTEXT,
     AwsCalls,
     Crash,
     a_request,
@@ -228,11 +228,9 @@ def test_given_too_little_time_left_when_a_batch_arrives_then_no_record_is_start
     save(a_request(1), a_request(2))
     records = new_request_records(moto_aws)
     aws_calls.clear()
-    seconds = int((alerting.worst_case_alert_seconds() + alerting.SPARE_SECONDS) * 1000) - 1
-    short = type(NOTIFY_CONTEXT)(
-        function_name=NOTIFY_CONTEXT.function_name,
-        invoked_function_arn=NOTIFY_CONTEXT.invoked_function_arn,
-        remaining_ms=seconds,
+    # Less than one alert's worst case and the spare time left in the invocation.
+    short = lambda_context(
+        "NotifyFunction", timeout_s=int(alerting.worst_case_alert_seconds() + alerting.SPARE_SECONDS)
     )
 
     answer = notify.lambda_handler({"Records": records}, short)  # type: ignore[arg-type]

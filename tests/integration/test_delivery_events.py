@@ -13,14 +13,10 @@ from typing import Any
 import pytest
 
 from callbacks import delivery_events
+from infra.local.lambda_events import lambda_context
 from tests.conftest import load_event
 from tests.integration.alerts import log_lines, messages
-from tests.integration.helpers import LambdaContext
 
-CONTEXT = LambdaContext(
-    function_name="DeliveryEventsFunction",
-    invoked_function_arn="arn:aws:lambda:us-east-1:123456789012:function:DeliveryEventsFunction",
-)
 REQUEST_ID = "3f2a9c1e-7b4d-4e8a-9c0f-1a2b3c4d5e6f"
 ADDRESSES = ("office@example.com", "callbacks@example.com", "office@", "example.com")
 
@@ -44,7 +40,7 @@ def assert_no_address(printed: str) -> None:
 def test_given_a_delivery_problem_event_when_handled_then_its_metric_moves_and_the_log_names_the_request(
     event_name: str, metric: str, message: str, detail: str, output: Callable[[], str]
 ) -> None:
-    delivery_events.lambda_handler(load_event(event_name), CONTEXT)
+    delivery_events.lambda_handler(load_event(event_name), lambda_context("DeliveryEventsFunction"))
 
     printed = output()
     [blob] = emitted_metrics(printed)
@@ -68,7 +64,7 @@ def test_given_a_rejection_event_when_handled_then_staff_alert_rejected_is_count
     event["detail"]["eventType"] = "Reject"
     event["detail"]["reject"] = {"reason": "Bad content"}
 
-    delivery_events.lambda_handler(event, CONTEXT)
+    delivery_events.lambda_handler(event, lambda_context("DeliveryEventsFunction"))
 
     printed = output()
     [blob] = emitted_metrics(printed)
@@ -86,7 +82,7 @@ def test_given_an_event_of_another_kind_when_handled_then_it_is_ignored_without_
     event["detail-type"] = "Email Delivered"
     event["detail"]["eventType"] = "Delivery"
 
-    delivery_events.lambda_handler(event, CONTEXT)
+    delivery_events.lambda_handler(event, lambda_context("DeliveryEventsFunction"))
 
     printed = output()
     assert emitted_metrics(printed) == []
