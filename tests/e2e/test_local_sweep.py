@@ -62,7 +62,7 @@ def test_a_request_the_stream_gave_up_on_is_emailed_by_the_sweep_once_ses_is_bac
     assert giving_up_stack.emails() == []
 
     ses.verify_email_identity(EmailAddress=sender)
-    giving_up_stack.wait_for_emails(1, timeout=30)
+    wait_for(giving_up_stack.emails, 30, "the email, sent by the sweep")
     wait_for(
         lambda: "schedule: StaffAlertSweepFunction: found 1, sent 1" in giving_up_stack.console(),
         10,
