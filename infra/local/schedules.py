@@ -90,7 +90,9 @@ class Scheduler:
         for thread in self._threads:
             thread.start()
 
-    def stop(self, timeout: float = 5.0) -> None:
+    def stop(self, timeout: float = 1.0) -> None:
+        # Daemon threads: a run still going at exit ends with the process, as Lambda ends one at
+        # its timeout (the claim it may hold goes stale); Ctrl-C must not wait for it.
         self._stop.set()
         for thread in self._threads:
             thread.join(timeout)

@@ -170,9 +170,9 @@ class LocalStack:
                 print(f"warning: {function.name} ({function.spec.handler}) cannot be imported yet: {error}")
 
     def stop(self) -> None:
-        self._api.stop()
         if self._scheduler is not None:
             self._scheduler.stop()
+        self._api.stop()
         if self._poller is not None:
             self._poller.stop()
         self._moto.stop()

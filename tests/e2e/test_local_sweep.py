@@ -15,6 +15,7 @@ from contextlib import AbstractContextManager
 
 import pytest
 
+from infra.local.stack import SENDER_EMAIL
 from tests.e2e.conftest import ROOT, RunningStack, wait_for
 from tests.e2e.test_local_stack import stored_request
 
@@ -54,7 +55,7 @@ def test_a_request_the_stream_gave_up_on_is_emailed_by_the_sweep_once_ses_is_bac
     giving_up_stack: RunningStack,
 ) -> None:
     ses = giving_up_stack.aws("ses")
-    (sender,) = ses.list_identities()["Identities"]
+    sender = SENDER_EMAIL
     ses.delete_identity(Identity=sender)
 
     request_id = stored_request(giving_up_stack)
