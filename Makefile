@@ -51,6 +51,14 @@ run: install ## Start the whole system locally: moto, the API on :3000, the stre
 digest: install ## Send the digest of overdue requests now, on the running local stack (EVENT='{"scheduled_time": "..."}')
 	$(BIN)/python -m infra.local.invoke DigestFunction --api-port $(API_PORT) --moto-port $(MOTO_PORT) --event '$(or $(EVENT),{})'
 
+.PHONY: sweep
+sweep: install ## Run the staff-alert sweep now, on the running local stack
+	$(BIN)/python -m infra.local.invoke StaffAlertSweepFunction --api-port $(API_PORT) --moto-port $(MOTO_PORT) --event "$$(cat infra/events/sweep-schedule.json)"
+
+.PHONY: ses-event
+ses-event: install ## Deliver an SES bounce to the delivery-events function of the running stack (EVENT=infra/events/ses-complaint.json)
+	$(BIN)/python -m infra.local.invoke DeliveryEventsFunction --api-port $(API_PORT) --moto-port $(MOTO_PORT) --event "$$(cat $(or $(EVENT),infra/events/ses-bounce.json))"
+
 .PHONY: test
 # axe-core only where npm is (CI installs it): the browser tests say when it is missing.
 AXE_IF_NPM := $(if $(shell command -v npm 2>/dev/null),$(AXE_CORE))

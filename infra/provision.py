@@ -1,7 +1,7 @@
 """Create template.yaml's own resources in a mock AWS (moto), so nothing can drift from it.
 
 Used by the tests (in-process moto) and by the local stack (moto server): the table with its
-key, billing, encryption, TTL and stream; the dead-letter queue; the SES sender identity and the
+key, billing, encryption, TTL, stream and indexes; the dead-letter queue; the SES sender identity and the
 configuration set. Nothing here is a second, hand-written copy of a resource definition.
 """
 

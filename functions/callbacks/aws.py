@@ -14,41 +14,59 @@ if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
     from mypy_boto3_sesv2 import SESV2Client
 
-# Short timeouts and few retries: a visitor is waiting, and a 503 with Retry-After beats a hang.
-# DynamoDB, whatever it does (hangs, refuses, throttles), costs at most
-#   2 attempts x (1 s connect + 1 s read) + one standard-mode backoff (at most 1 s) = 5 s,
-# so the intake answers 503 within 6 s of arrival, well inside its 10 s timeout and API Gateway's 29 s.
-# SES is not retried by the SDK: a send whose answer was lost may still have gone out, and a
-# second try would email the office twice. Lambda retries the stream record instead, and the
-# notifier checks whether it was already sent.
+# Each client's budget. A call's worst case is attempts x (connect + read timeout) plus the SDK's
+# waits between attempts, at most 1 s before the 2nd and 2 s before the 3rd (botocore's standard
+# mode, throttling scale; `worst_case_seconds` computes it from these same settings). botocore's
+# `max_attempts` counts retries only: `total_max_attempts` counts the first try too.
 DYNAMODB_ATTEMPTS = 2
 _CONFIG: dict[str, dict[str, Any]] = {
+    # The intake's: a visitor is waiting, and a 503 with Retry-After beats a hang. DynamoDB,
+    # whatever it does (hangs, refuses, throttles), costs at most 2 x (1 + 1) + 1 = 5 s, so the
+    # intake answers 503 within 6 s of arrival, inside its 10 s timeout and API Gateway's 29 s.
     "dynamodb": {
         "connect_timeout": 1,
         "read_timeout": 1,
         "retries": {"mode": "standard", "total_max_attempts": DYNAMODB_ATTEMPTS},
     },
-    # botocore's `max_attempts` counts retries only: `total_max_attempts` counts the first try too.
+    # Parameter Store (the intake's signing secret): 2 x (1 + 1) + 1 = 5 s.
     "ssm": {
         "connect_timeout": 1,
         "read_timeout": 1,
         "retries": {"mode": "standard", "total_max_attempts": 2},
     },
+    # The notifier's and the sweep's (no visitor waits, but a whole batch must fit the timeout):
+    # 2 x (0.5 + 1) + 1 = 4 s per call; DynamoDB answers in milliseconds, so 1 s is already 100x.
+    "dynamodb-background": {
+        "connect_timeout": 0.5,
+        "read_timeout": 1,
+        "retries": {"mode": "standard", "total_max_attempts": 2},
+    },
+    # SES: 1 + 5 = 6 s. Not retried by the SDK: a send whose answer was lost may still have gone
+    # out, and a second try would email the office twice; the claim on the request decides instead.
     "sesv2": {
-        "connect_timeout": 3,
-        "read_timeout": 10,
+        "connect_timeout": 1,
+        "read_timeout": 5,
         "retries": {"mode": "standard", "total_max_attempts": 1},
     },
 }
+_SERVICE = {"dynamodb": "dynamodb", "dynamodb-background": "dynamodb", "sesv2": "sesv2", "ssm": "ssm"}
+
+
+def worst_case_seconds(budget: str) -> float:
+    """The longest one call of a client can take: every attempt timing out, every wait at its longest."""
+    config = _CONFIG[budget]
+    attempts = int(config["retries"]["total_max_attempts"])
+    waits = sum(min(2.0 ** (attempt - 1), 20.0) for attempt in range(1, attempts))
+    return float(attempts * (config["connect_timeout"] + config["read_timeout"]) + waits)
 
 
 @cache
-def _client(service: str) -> Any:
+def _client(budget: str) -> Any:
     import boto3
     from botocore.config import Config
 
-    settings = copy.deepcopy(_CONFIG[service])  # botocore rewrites the retries dict it is given
-    return boto3.session.Session().client(service, config=Config(**settings))  # type: ignore[call-overload]
+    settings = copy.deepcopy(_CONFIG[budget])  # botocore rewrites the retries dict it is given
+    return boto3.session.Session().client(_SERVICE[budget], config=Config(**settings))  # type: ignore[call-overload]
 
 
 def ssm_parameter(name: str) -> str:
@@ -65,7 +83,14 @@ def _ssm_provider() -> Any:
 
 
 def dynamodb() -> DynamoDBClient:
+    """The request path's client (the intake)."""
     client: DynamoDBClient = _client("dynamodb")
+    return client
+
+
+def background_dynamodb() -> DynamoDBClient:
+    """The staff alerts' client (notifier, sweep): shorter timeouts, so a batch fits its budget."""
+    client: DynamoDBClient = _client("dynamodb-background")
     return client
 
 
@@ -81,16 +106,16 @@ def _serializer() -> Any:
     return TypeSerializer()
 
 
-def dynamodb_item(values: dict[str, Any]) -> dict[str, Any]:
-    """Python values as a low-level DynamoDB item (attribute-value form); ``None`` values left out."""
-    return {key: _serializer().serialize(value) for key, value in values.items() if value is not None}
-
-
 @cache
 def _deserializer() -> Any:
     from boto3.dynamodb.types import TypeDeserializer
 
     return TypeDeserializer()
+
+
+def dynamodb_item(values: dict[str, Any]) -> dict[str, Any]:
+    """Python values as a low-level DynamoDB item (attribute-value form); ``None`` values left out."""
+    return {key: _serializer().serialize(value) for key, value in values.items() if value is not None}
 
 
 def plain_item(item: Any) -> dict[str, Any]:

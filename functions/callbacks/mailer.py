@@ -18,7 +18,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import phonenumbers
-from botocore.exceptions import BotoCoreError, ClientError
+from botocore.exceptions import BotoCoreError, ClientError, ConnectionError
 
 from callbacks import aws, deadline
 from callbacks.models.choices import BestTime, Interest
@@ -27,6 +27,8 @@ from callbacks.office import office_time
 from callbacks.settings import Settings
 
 CHARSET = "UTF-8"
+# The SES message tag that names the request an alert is about (bounce and complaint events carry it).
+REQUEST_ID_TAG = "request_id"
 _TEMPLATE = Path(__file__).resolve().parent / "templates" / "staff_alert.html"
 # How the email (and the form's snippet, which a test holds to these) names each choice.
 BEST_TIME_LABELS = {
@@ -67,7 +69,15 @@ __all__ = ["reference", "render_staff_alert", "send_staff_alert"]
 
 
 class StaffAlertNotSentError(Exception):
-    """SES did not take the alert. Carries the error code only: SES messages can echo addresses."""
+    """SES did not take the alert. Carries the error code only: SES messages can echo addresses.
+
+    ``maybe_sent`` is True when SES may have taken it all the same (the answer was lost on the way
+    back); False when it certainly did not (SES answered with an error, or was never reached).
+    """
+
+    def __init__(self, code: str, *, maybe_sent: bool = False) -> None:
+        super().__init__(code)
+        self.maybe_sent = maybe_sent
 
 
 @dataclass(frozen=True)
@@ -360,15 +370,23 @@ def render_overdue_digest(late: list[OverdueRequest], links: dict[str, str], now
 
 def send_office_email(message: OfficeEmail, settings: Settings) -> str:
     """Send ``message`` to every office address; the SES message id, or ``StaffAlertNotSentError``."""
-    return _send(message.subject, message.text, message.html, None, settings)
+    return _send(message.subject, message.text, message.html, None, settings, request_id=None)
 
 
 def send_staff_alert(alert: StaffAlert, settings: Settings) -> str:
     """Send ``alert`` to every office address; the SES message id, or ``StaffAlertNotSentError``."""
-    return _send(alert.subject, alert.text, alert.html, alert.reply_to, settings)
+    return _send(alert.subject, alert.text, alert.html, alert.reply_to, settings, request_id=alert.request_id)
 
 
-def _send(subject: str, text: str, html_body: str, reply_to: str | None, settings: Settings) -> str:
+def _send(
+    subject: str,
+    text: str,
+    html_body: str,
+    reply_to: str | None,
+    settings: Settings,
+    *,
+    request_id: str | None,
+) -> str:
     request: dict[str, Any] = {
         "FromEmailAddress": settings.sender_email,
         "Destination": {"ToAddresses": list(settings.office_emails)},
@@ -386,6 +404,9 @@ def _send(subject: str, text: str, html_body: str, reply_to: str | None, setting
         request["ReplyToAddresses"] = [reply_to]
     if settings.ses_configuration_set:
         request["ConfigurationSetName"] = settings.ses_configuration_set
+        # Published with every bounce or complaint event of the configuration set: the request id.
+        if request_id:
+            request["EmailTags"] = [{"Name": REQUEST_ID_TAG, "Value": _tag_value(request_id)}]
     try:
         answer = aws.sesv2().send_email(**request)
     except ClientError as error:
@@ -393,6 +414,20 @@ def _send(subject: str, text: str, html_body: str, reply_to: str | None, setting
         raise StaffAlertNotSentError(
             str(error.response.get("Error", {}).get("Code", "ClientError"))
         ) from None
-    except BotoCoreError as error:
+    except ConnectionError as error:
+        # Refused or timed out while connecting: the request never reached SES.
         raise StaffAlertNotSentError(type(error).__name__) from None
+    except BotoCoreError as error:
+        # A read timeout or a dropped answer: SES may have taken the message.
+        raise StaffAlertNotSentError(type(error).__name__, maybe_sent=True) from None
     return str(answer["MessageId"])
+
+
+def _tag_value(request_id: str) -> str:
+    # SES tag values: ASCII letters, digits, '_' and '-' only (request ids are UUIDs).
+    return "".join(char for char in request_id if char.isascii() and (char.isalnum() or char in "_-"))[:256]
+
+
+def worst_case_send_seconds() -> float:
+    """The longest one send can take (see ``aws._CONFIG``)."""
+    return aws.worst_case_seconds("sesv2")

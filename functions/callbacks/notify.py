@@ -3,12 +3,13 @@
 Lambda feeds this function the table's stream (INSERTs of ``request#`` items) and reads
 ``batchItemFailures`` back. A failed record is retried from its sequence number onwards, so once a
 record of a batch fails, the later ones are reported failed without being sent: they come back in
-the retry, and sending them now would send them twice.
+the retry, and sending them now would send them twice. A record is only started when the time
+left covers its worst case (``alerting.worst_case_alert_seconds``); otherwise it waits for the retry.
 """
 
 from __future__ import annotations
 
-import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -22,19 +23,26 @@ from aws_lambda_powertools.utilities.data_classes.dynamo_db_stream_event import 
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from callbacks import store
-from callbacks.alerting import AlertNotSentError, alert_failed, alert_staff
+from callbacks.alerting import (
+    SPARE_SECONDS,
+    AlertNotSentError,
+    alert_failed,
+    alert_staff,
+    worst_case_alert_seconds,
+)
 from callbacks.models.record import StoredCallbackRequest
 from callbacks.observability import logger, metrics
 from callbacks.settings import Settings, get_settings
-
-# A record older than this may have been handled before (a retry, a backlog): ask the table first.
-FRESH_SECONDS = 60
 
 _processor = BatchProcessor(event_type=EventType.DynamoDBStreams, raise_on_entire_batch_failure=False)
 
 
 class SkippedAfterEarlierFailureError(AlertNotSentError):
     """Not attempted: an earlier record of this batch failed, and Lambda resends from there."""
+
+
+class OutOfTimeError(SkippedAfterEarlierFailureError):
+    """Not attempted: too little of the invocation is left for this record's worst case."""
 
 
 def _new_request(record: DynamoDBRecord) -> StoredCallbackRequest | None:
@@ -57,16 +65,12 @@ def _request_id_of(record: DynamoDBRecord) -> str:
     return pk.removeprefix(store.REQUEST_PREFIX)
 
 
-def _may_be_redelivery(record: DynamoDBRecord) -> bool:
-    created = record.dynamodb.approximate_creation_date_time if record.dynamodb else None
-    return created is None or time.time() - created > FRESH_SECONDS
-
-
 @dataclass
 class _Batch:
     """One invocation's records, in stream order."""
 
     settings: Settings
+    seconds_left: Callable[[], float]
     failed: bool = False
     outcomes: dict[str, int] = field(default_factory=dict)
 
@@ -74,13 +78,13 @@ class _Batch:
         if self.failed:
             self._count("deferred")
             raise SkippedAfterEarlierFailureError("skipped after an earlier failure in this batch")
+        if self.seconds_left() < worst_case_alert_seconds() + SPARE_SECONDS:
+            self.failed = True
+            self._count("deferred")
+            raise OutOfTimeError("too little time left in this invocation")
         try:
             request = _new_request(record)
-            outcome = (
-                "ignored"
-                if request is None
-                else alert_staff(request, self.settings, may_be_repeat=_may_be_redelivery(record))
-            )
+            outcome = "ignored" if request is None else alert_staff(request, self.settings)
         except AlertNotSentError:
             self.failed = True
             self._count("failed")
@@ -100,7 +104,9 @@ class _Batch:
 @metrics.log_metrics
 @logger.inject_lambda_context(clear_state=True)
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> PartialItemFailureResponse:
-    batch = _Batch(settings=get_settings())
+    batch = _Batch(
+        settings=get_settings(), seconds_left=lambda: context.get_remaining_time_in_millis() / 1000
+    )
     response = process_partial_response(
         event=event, record_handler=batch, processor=_processor, context=context
     )

@@ -51,6 +51,11 @@ class Settings(BaseModel):
     office_time_zone: str = OFFICE_TIME_ZONE
     # The API's public base URL (stage included), for the mark-as-called links in emails.
     api_base_url: str = "http://127.0.0.1:3000"
+    # A claim on a request's alert older than this is abandoned: longer than any function's timeout
+    # (a Lambda invocation never outlives it), so its holder is gone. The sweep takes it over.
+    alert_claim_stale_seconds: Annotated[int, Field(ge=1)] = 300
+    # The sweep leaves younger requests to the stream, which sends within seconds when SES is up.
+    alert_sweep_min_age_seconds: Annotated[int, Field(ge=0)] = 180
 
     _split_origins = field_validator("allowed_origins", "office_emails", "office_days", mode="before")(
         _split_list

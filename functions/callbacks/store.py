@@ -13,6 +13,10 @@ carries ``follow_up = "open"`` and ``open_call_by`` (its deadline in UTC, so it 
 it called removes both. The digest queries it for deadlines before now; it never scans.
 Sparse indexes, keys only: ``by-phone`` (``phone``) and ``by-email`` (``email_key``) hold the
 requests and catches of one visitor; ``spam-by-time`` (``caught_by``) the catches.
+A request carries ``alert_pending`` from its insert until its staff alert is recorded: the key of
+the sparse index ``alert-pending`` (sorted by ``created_at``), through which the sweep finds the
+requests never emailed without a scan. While an alert is being sent, the request holds a claim
+(``alert_claimed_at``, ``alert_claim_token``); recording the alert removes all three.
 
 A new request is stored with one ``TransactWriteItems`` call: the request, its markers, each
 marker conditional on not pointing at a request made within its window, and its caps' counters,
@@ -47,6 +51,9 @@ SPAM_PREFIX = "spam#"
 _CONFLICT_ATTEMPTS = 3
 # A racing copy is retried only this soon after the first try: the visitor's 6 s budget holds.
 _CONFLICT_RETRY_WITHIN_SECONDS = 1.0
+ALERT_PENDING_INDEX = "alert-pending"
+# The one value of the index's key: every un-notified request is in one partition, oldest first.
+ALERT_PENDING = "pending"
 
 
 class StorageUnavailableError(Exception):
@@ -113,13 +120,16 @@ def request_item(request: StoredCallbackRequest, prefix: str = REQUEST_PREFIX) -
     """The DynamoDB item of a request, in the low-level client's attribute-value form.
 
     ``phone`` and ``email_key`` put it in the ``by-phone`` and ``by-email`` indexes (export, forget);
-    an open request (never a spam catch) is in ``OpenRequests`` until it is marked called.
+    an open request (never a spam catch) is in ``OpenRequests`` until it is marked called, and in
+    ``alert-pending`` until its staff alert is recorded.
     """
     values: dict[str, Any] = request.model_dump(mode="json", exclude_none=True)
     if request.email:
         values["email_key"] = email_key(request.email)
     if prefix == REQUEST_PREFIX and request.status == "new" and request.call_by:
         values |= {"follow_up": OPEN, "open_call_by": utc_sort_key(request.call_by)}
+    if prefix == REQUEST_PREFIX and request.notified_at is None:
+        values["alert_pending"] = ALERT_PENDING  # the sweep's index, until the alert is recorded
     return aws.dynamodb_item({"pk": prefix + request.id, **values})
 
 
@@ -150,6 +160,27 @@ def save_spam(request: StoredCallbackRequest, caps: list[Cap], now: int) -> bool
     except BotoCoreError as error:
         raise StorageUnavailableError(type(error).__name__) from error
     return True
+
+
+@dataclass(frozen=True)
+class AlertClaim:
+    """What a claim on a request's staff alert found.
+
+    ``claimed``: this caller may send (``took_over_from`` is set when it took over a stale claim,
+    whose holder may have sent already); ``already_notified``: recorded before; ``claimed_elsewhere``:
+    another caller holds a fresh claim; ``gone``: no such request (erased, or expired).
+    """
+
+    outcome: Literal["claimed", "already_notified", "claimed_elsewhere", "gone"]
+    took_over_from: str | None = None
+
+
+@dataclass(frozen=True)
+class PendingAlert:
+    """A request found by the sweep; ``request`` is None when the stored item does not validate."""
+
+    request_id: str
+    request: StoredCallbackRequest | None
 
 
 def request_from_image(image: dict[str, Any]) -> StoredCallbackRequest:
@@ -267,37 +298,127 @@ def _earlier_marker(reasons: list[Any]) -> dict[str, Any] | None:
     return None
 
 
-def mark_notified(request_id: str, notified_at: str, ses_message_id: str) -> bool:
-    """Record the staff alert on the request; False when it was already recorded."""
+def _error_code(error: ClientError) -> str:
+    return str(error.response.get("Error", {}).get("Code", ""))
+
+
+def claim_alert(request_id: str, token: str, now: str, stale_before: str) -> AlertClaim:
+    """Claim the right to send a request's alert: one conditional ``UpdateItem``.
+
+    It succeeds when no alert is recorded and no claim is held, or the claim held is older than
+    ``stale_before`` (its holder died: a Lambda invocation never outlives its timeout).
+    """
     try:
-        aws.dynamodb().update_item(
+        answer = aws.background_dynamodb().update_item(
             TableName=get_settings().table_name,
             Key={"pk": {"S": REQUEST_PREFIX + request_id}},
-            UpdateExpression="SET notified_at = :at, ses_message_id = :mid",
-            ConditionExpression="attribute_exists(pk) AND attribute_not_exists(notified_at)",
-            ExpressionAttributeValues={":at": {"S": notified_at}, ":mid": {"S": ses_message_id}},
+            UpdateExpression="SET alert_claimed_at = :now, alert_claim_token = :token",
+            ConditionExpression="attribute_exists(pk) AND attribute_not_exists(notified_at) AND "
+            "(attribute_not_exists(alert_claimed_at) OR alert_claimed_at < :stale)",
+            ExpressionAttributeValues={
+                ":now": {"S": now},
+                ":token": {"S": token},
+                ":stale": {"S": stale_before},
+            },
+            ReturnValues="UPDATED_OLD",
+            ReturnValuesOnConditionCheckFailure="ALL_OLD",
         )
     except ClientError as error:
-        if error.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException":
+        if _error_code(error) != "ConditionalCheckFailedException":
+            raise StorageUnavailableError(_error_code(error)) from error
+        found: Any = error.response.get("Item") or {}
+        if not found:
+            return AlertClaim("gone")
+        if "notified_at" in found:
+            return AlertClaim("already_notified")
+        if found.get("alert_claim_token", {}).get("S") == token:
+            # The SDK retried a claim whose answer was lost: the first attempt took it for us.
+            return AlertClaim("claimed")
+        return AlertClaim("claimed_elsewhere")
+    except BotoCoreError as error:
+        raise StorageUnavailableError(type(error).__name__) from error
+    previous = answer.get("Attributes", {}).get("alert_claimed_at", {}).get("S")
+    return AlertClaim("claimed", took_over_from=previous)
+
+
+def mark_notified(request_id: str, notified_at: str, ses_message_id: str, token: str) -> bool:
+    """Record the sent alert, if the claim is still ours; False when another caller took it over.
+
+    Repeating it is harmless: the SDK's retry of a write whose answer was lost finds its own
+    message id and succeeds again. The request leaves the sweep's index.
+    """
+    try:
+        aws.background_dynamodb().update_item(
+            TableName=get_settings().table_name,
+            Key={"pk": {"S": REQUEST_PREFIX + request_id}},
+            UpdateExpression="SET notified_at = if_not_exists(notified_at, :at), ses_message_id = :mid "
+            "REMOVE alert_pending, alert_claimed_at, alert_claim_token",
+            # Our claim, or our own earlier write (the SDK retried a write whose answer was lost).
+            ConditionExpression="attribute_exists(pk) AND "
+            "(alert_claim_token = :token OR ses_message_id = :mid)",
+            ExpressionAttributeValues={
+                ":at": {"S": notified_at},
+                ":mid": {"S": ses_message_id},
+                ":token": {"S": token},
+            },
+        )
+    except ClientError as error:
+        if _error_code(error) == "ConditionalCheckFailedException":
             return False
-        raise StorageUnavailableError(error.response.get("Error", {}).get("Code", "")) from error
+        raise StorageUnavailableError(_error_code(error)) from error
     except BotoCoreError as error:
         raise StorageUnavailableError(type(error).__name__) from error
     return True
 
 
-def is_notified(request_id: str) -> bool:
-    """Whether the staff alert of a request is already recorded (a strongly consistent read)."""
+def release_alert_claim(request_id: str, token: str) -> None:
+    """Give a claim back (the send certainly failed), so the next try need not wait for it to go stale."""
     try:
-        answer = aws.dynamodb().get_item(
+        aws.background_dynamodb().update_item(
             TableName=get_settings().table_name,
             Key={"pk": {"S": REQUEST_PREFIX + request_id}},
-            ConsistentRead=True,
-            ProjectionExpression="notified_at",
+            UpdateExpression="REMOVE alert_claimed_at, alert_claim_token",
+            ConditionExpression="alert_claim_token = :token",
+            ExpressionAttributeValues={":token": {"S": token}},
+        )
+    except ClientError as error:
+        if _error_code(error) == "ConditionalCheckFailedException":
+            return  # no longer ours: nothing to give back
+        raise StorageUnavailableError(_error_code(error)) from error
+    except BotoCoreError as error:
+        raise StorageUnavailableError(type(error).__name__) from error
+
+
+def unsent_alerts(created_before: str, limit: int) -> list[PendingAlert]:
+    """Requests whose alert is not recorded, created before ``created_before``, oldest first: one Query."""
+    try:
+        answer = aws.background_dynamodb().query(
+            TableName=get_settings().table_name,
+            IndexName=ALERT_PENDING_INDEX,
+            KeyConditionExpression="alert_pending = :pending AND created_at < :before",
+            ExpressionAttributeValues={":pending": {"S": ALERT_PENDING}, ":before": {"S": created_before}},
+            ScanIndexForward=True,
+            Limit=limit,
         )
     except (ClientError, BotoCoreError) as error:
-        raise StorageUnavailableError(type(error).__name__) from error
-    return "notified_at" in answer.get("Item", {})
+        code = _error_code(error) if isinstance(error, ClientError) else type(error).__name__
+        raise StorageUnavailableError(code) from error
+    found: list[PendingAlert] = []
+    for item in answer.get("Items", []):
+        pk = str(item.get("pk", {}).get("S", ""))
+        if not pk.startswith(REQUEST_PREFIX):
+            continue  # only requests are ever emailed
+        try:
+            request: StoredCallbackRequest | None = request_from_image(aws.plain_item(dict(item)))
+        except ValueError:  # a pydantic ValidationError; its text quotes the stored values
+            request = None
+        found.append(PendingAlert(request_id=pk.removeprefix(REQUEST_PREFIX), request=request))
+    return found
+
+
+def worst_case_call_seconds() -> float:
+    """The longest one of the alert calls above can take (see ``aws._CONFIG``)."""
+    return aws.worst_case_seconds("dynamodb-background")
 
 
 def get_request(request_id: str) -> StoredCallbackRequest | None:

@@ -25,7 +25,8 @@ def parse_args(argv: list[str] | None = None) -> StackConfig:
         prog="python -m infra.local",
         description="Run the call-back request system locally, without Docker or an AWS account: "
         "moto (in-memory AWS) provisioned from template.yaml, the API with the real intake handler, "
-        "a stream poller feeding the real notify handler, an .eml outbox and the demo page.",
+        "a stream poller feeding the real notify handler, the staff-alert sweep on a short schedule, "
+        "an .eml outbox and the demo page.",
         formatter_class=argparse.ArgumentDefaultsHelpFormatter,
     )
     parser.add_argument(
@@ -76,6 +77,12 @@ def parse_args(argv: list[str] | None = None) -> StackConfig:
         help="longest wait between retries of a stream batch, in seconds (backoff 0.5, 1, 2 ... capped)",
     )
     parser.add_argument(
+        "--sweep-interval",
+        type=float,
+        default=float(os.environ.get("SWEEP_INTERVAL") or 20),
+        help="seconds between runs of the staff-alert sweep (env SWEEP_INTERVAL; 5 minutes in AWS)",
+    )
+    parser.add_argument(
         "--env",
         action="append",
         default=[],
@@ -92,6 +99,7 @@ def parse_args(argv: list[str] | None = None) -> StackConfig:
         throttle_burst=args.throttle_burst,
         stream_max_retries=getattr(args, "stream_max_retries", None),
         stream_max_backoff=args.stream_max_backoff,
+        sweep_interval=args.sweep_interval,
         extra_environment=dict(setting.split("=", 1) for setting in args.env if "=" in setting),
     )
 
@@ -114,6 +122,7 @@ def banner(stack: LocalStack, seconds: float) -> str:
             f"  moto        {config.moto_url}  (table {TABLE_NAME}, dead-letter queue {QUEUE_NAME})",
             f"  outbox      {shown_outbox}/",
             *(f"  schedule    {line}" for line in stack.next_schedules()),
+            f"  sweep       every {config.sweep_interval:g} s here (on demand: make sweep, make digest)",
             f"  try         {curl}",
         ]
     )

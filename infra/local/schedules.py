@@ -24,7 +24,16 @@ _MONTHS = {
         ("JAN", "FEB", "MAR", "APR", "MAY", "JUN", "JUL", "AUG", "SEP", "OCT", "NOV", "DEC"), start=1
     )
 }
-_RATE_UNITS = {"minute": 60, "minutes": 60, "hour": 3600, "hours": 3600, "day": 86400, "days": 86400}
+_RATE_UNITS = {
+    "second": 1,
+    "seconds": 1,
+    "minute": 60,
+    "minutes": 60,
+    "hour": 3600,
+    "hours": 3600,
+    "day": 86400,
+    "days": 86400,
+}
 
 
 def _field(text: str, low: int, high: int, names: dict[str, int] | None = None) -> frozenset[int]:
@@ -63,7 +72,7 @@ class Schedule:
         expression = self.expression.strip()
         if expression.startswith("rate("):
             amount, unit = expression[5:-1].split()
-            return moment.astimezone(UTC) + timedelta(seconds=int(amount) * _RATE_UNITS[unit])
+            return moment.astimezone(UTC) + timedelta(seconds=float(amount) * _RATE_UNITS[unit])
         if not expression.startswith("cron("):
             raise ValueError(f"the local scheduler cannot read {expression!r}")
         minutes, hours, days, months, weekdays, _year = expression[5:-1].split()
@@ -124,17 +133,19 @@ class Scheduler:
             fired += 1
             try:
                 result = self._invoke(schedule.function, schedule.event(when))
-                print(
-                    f"schedule: {schedule.function} ({schedule.expression}) -> {json.dumps(result)}",
-                    flush=True,
-                )
+                # A run that found nothing to do (the sweep, most of the time) says nothing.
+                if not (isinstance(result, dict) and "found" in result and not result["found"]):
+                    print(
+                        f"schedule: {schedule.function} ({schedule.expression}) -> {json.dumps(result)}",
+                        flush=True,
+                    )
             except Exception:  # a failing scheduled function must not stop the others
                 traceback.print_exc()
                 print(f"error: scheduled {schedule.function} raised", flush=True)
         return fired
 
     def _run(self) -> None:
-        while not self._stop.wait(5):
+        while not self._stop.wait(1):
             self.fire_due()
 
     def start(self) -> None:

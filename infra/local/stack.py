@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import secrets
 import sys
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -49,6 +49,7 @@ class StackConfig:
     throttle_burst: int | None = None  # None: template.yaml's ThrottleBurstLimit
     stream_max_retries: int | None = None  # None: the template's, raised to span a minute
     stream_max_backoff: float = 5.0
+    sweep_interval: float = 20.0  # the staff-alert sweep's period here (5 minutes in the template)
     # Settings over the template's (`--env NAME=VALUE`): the e2e suite lifts the spam caps with it.
     extra_environment: dict[str, str] = field(default_factory=dict)
 
@@ -78,6 +79,8 @@ def function_environment(config: StackConfig) -> dict[str, str]:
     environment: dict[str, str] = {
         # Metrics are for CloudWatch; locally their JSON would drown the console (set to false to see them).
         "POWERTOOLS_METRICS_DISABLED": "true",
+        # The sweep leaves requests younger than this to the stream (3 minutes in AWS): a demo waits less.
+        "ALERT_SWEEP_MIN_AGE_SECONDS": "10",
     }
     # Values the template derives from deployed resources (!Sub of the API's URL): the local ones.
     local_values = {"API_BASE_URL": config.api_base}
@@ -141,7 +144,14 @@ class LocalStack:
             dead_letter_queue_url=self.provisioned.dead_letter_queue_url,
         )
         self._poller.start()
-        self._scheduler = Scheduler(schedule_specs(), lambda name, event: self.functions[name].invoke(event))
+        # Locally the sweep runs every --sweep-interval seconds, not the template's 5 minutes.
+        schedules = [
+            replace(schedule, expression=f"rate({self.config.sweep_interval:g} seconds)")
+            if schedule.function == "StaffAlertSweepFunction"
+            else schedule
+            for schedule in schedule_specs()
+        ]
+        self._scheduler = Scheduler(schedules, lambda name, event: self.functions[name].invoke(event))
         self._scheduler.start()
         self._api.start()
 

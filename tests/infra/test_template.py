@@ -58,6 +58,8 @@ def test_given_the_functions_then_both_ship_one_code_directory_on_python_313_arm
         "callbacks.intake.lambda_handler",
         "callbacks.notify.lambda_handler",
         "callbacks.digest.lambda_handler",
+        "callbacks.sweep.lambda_handler",
+        "callbacks.delivery_events.lambda_handler",
     }
     assert all("CodeUri" not in props and "Layers" not in props for props in functions.values())
     for props in functions.values():
@@ -355,3 +357,100 @@ def test_given_a_deliberate_checkov_skip_then_its_resource_says_why(template: di
         assert skip["id"].startswith(("CKV_AWS_", "CKV2_AWS_")), logical_id
         # A reason a reviewer can weigh, not a placeholder.
         assert len(skip.get("comment", "").split()) >= 12, (logical_id, skip["id"])
+
+
+def _timeout(logical_id: str, template: dict[str, Any]) -> int:
+    props = resource(logical_id)["Properties"]
+    return int(props.get("Timeout", template["Globals"]["Function"]["Timeout"]))
+
+
+def test_given_the_table_then_a_sparse_index_finds_unsent_alerts_oldest_first() -> None:
+    from callbacks import store
+
+    _, table = resource_of_type("AWS::DynamoDB::Table")
+    (index,) = [
+        gsi
+        for gsi in table["Properties"]["GlobalSecondaryIndexes"]
+        if gsi["IndexName"] == store.ALERT_PENDING_INDEX
+    ]
+
+    assert index["KeySchema"] == [
+        {"AttributeName": "alert_pending", "KeyType": "HASH"},
+        {"AttributeName": "created_at", "KeyType": "RANGE"},
+    ]
+    types = {d["AttributeName"]: d["AttributeType"] for d in table["Properties"]["AttributeDefinitions"]}
+    assert types["alert_pending"] == types["created_at"] == "S"
+
+
+def test_given_the_sweep_then_it_runs_every_5_minutes_and_may_only_query_the_unsent_index() -> None:
+    props = resource("StaffAlertSweepFunction")["Properties"]
+    (schedule,) = props["Events"].values()
+    statements = [
+        statement
+        for policy in props["Policies"]
+        if "Statement" in policy
+        for statement in policy["Statement"]
+    ]
+
+    assert props["Handler"] == "callbacks.sweep.lambda_handler"
+    assert schedule["Type"] == "ScheduleV2"
+    assert schedule["Properties"]["ScheduleExpression"] == "rate(5 minutes)"
+    assert statements == [
+        {
+            "Effect": "Allow",
+            "Action": "dynamodb:Query",
+            "Resource": {"Fn::Sub": "${CallbackRequestsTable.Arn}/index/alert-pending"},
+        },
+        {  # the signing secret of the mark-as-called link its alerts carry
+            "Effect": "Allow",
+            "Action": "ssm:GetParameter",
+            "Resource": SECRET_ARN,
+        },
+    ]
+    assert {"Ref": "StaffAlertSenderPolicy"} in props["Policies"]
+
+
+def test_given_the_budgets_then_a_whole_batch_fits_the_notifier_timeout_with_a_third_to_spare(
+    template: dict[str, Any],
+) -> None:
+    from callbacks.alerting import worst_case_alert_seconds
+
+    events = resource("NotifyFunction")["Properties"]["Events"]
+    (stream,) = [event["Properties"] for event in events.values() if event["Type"] == "DynamoDB"]
+
+    # 23.5 s per alert (claim 4 + send 6 + 3 tries of the record 3 x 4 + pauses 1.5) x 5 = 117.5 s.
+    assert worst_case_alert_seconds() == 23.5
+    assert stream["BatchSize"] * worst_case_alert_seconds() <= _timeout("NotifyFunction", template) * 2 / 3
+
+
+def test_given_the_claim_window_then_no_claiming_function_outlives_it_and_recovery_fits_15_minutes(
+    template: dict[str, Any],
+) -> None:
+    from callbacks.settings import Settings
+
+    settings = Settings()
+    schedule_minutes = 5
+
+    # A claim older than the stale window belongs to an invocation that has certainly ended.
+    for function in ("NotifyFunction", "StaffAlertSweepFunction"):
+        assert settings.alert_claim_stale_seconds > _timeout(function, template)
+    # SES back -> at most one schedule period to the next run (+ a stale window for a kept claim).
+    assert settings.alert_claim_stale_seconds + schedule_minutes * 60 <= 15 * 60
+
+
+def test_given_the_configuration_set_then_delivery_problems_reach_the_delivery_events_function() -> None:
+    destination = resource("StaffAlertEventDestination")["Properties"]
+    rule = resource("DeliveryEventsFunction")["Properties"]["Events"]["StaffAlertDeliveryProblem"]
+
+    assert destination["ConfigurationSetName"] == {"Ref": "StaffAlertConfigurationSet"}
+    assert {"BOUNCE", "COMPLAINT", "REJECT"} <= set(destination["EventDestination"]["MatchingEventTypes"])
+    assert destination["EventDestination"]["EventBridgeDestination"]["EventBusArn"]["Fn::Sub"].endswith(
+        ":event-bus/default"
+    )
+    pattern = rule["Properties"]["Pattern"]
+    assert rule["Type"] == "EventBridgeRule"
+    assert pattern["source"] == ["aws.ses"]
+    assert {"Email Bounced", "Email Complaint Received", "Email Rejected"} <= set(pattern["detail-type"])
+    assert pattern["detail"]["mail"]["tags"]["ses:configuration-set"] == [
+        {"Ref": "StaffAlertConfigurationSet"}
+    ]

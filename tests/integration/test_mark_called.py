@@ -364,7 +364,7 @@ def test_given_a_new_request_then_its_alert_carries_a_link_that_opens_its_page(
     from callbacks import alerting
 
     alerting.forget_recent_alerts()
-    assert alerting.alert_staff(saved, get_settings(), may_be_repeat=False) == "sent"
+    assert alerting.alert_staff(saved, get_settings()) == "sent"
 
     [email] = ses_backends[DEFAULT_ACCOUNT_ID]["us-east-1"].sent_messages
     assert email.subject.endswith("by Tue Nov 24, noon")
@@ -386,7 +386,7 @@ def test_given_the_secret_cannot_be_read_then_the_alert_goes_out_without_its_lin
     lose_the_secret()
     alerting.forget_recent_alerts()
 
-    assert alerting.alert_staff(saved, get_settings(), may_be_repeat=False) == "sent"
+    assert alerting.alert_staff(saved, get_settings()) == "sent"
 
     [email] = ses_backends[DEFAULT_ACCOUNT_ID]["us-east-1"].sent_messages
     assert "contacted?token" not in email.body

@@ -1,197 +1,40 @@
 """The notify function against moto: real table writes, the real stream, SES as moto sees it.
 
-Events are built the way Lambda builds them: records read from the table's stream, with the
-fields Lambda adds. Sent emails are read back from moto's SES backend.
+Helpers (requests, stream records as Lambda delivers them, a new process) are in alerts.py.
 """
 
 from __future__ import annotations
 
-import copy
-import io
 import json
-import logging
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
-from datetime import datetime
+from collections.abc import Callable
 from typing import Any
 
 import pytest
 from botocore.exceptions import ClientError, EndpointConnectionError
 from botocore.session import get_session
-from moto.core.models import DEFAULT_ACCOUNT_ID
-from moto.ses.models import ses_backends
 
-from callbacks import alerting, aws, mailer, notify, observability, store
-from callbacks.models.record import ConsentRecord, StoredCallbackRequest
+from callbacks import alerting, aws, mailer, store
 from callbacks.settings import Settings
-from infra.local.lambda_events import lambda_context
 from infra.provision import Provisioned
-
-NOW = 1_782_918_000  # 2026-07-01T15:00:00Z
-CANARY_NAME = "Canaryname Zqxwv"
-CANARY_PHONE = "+16623771234"
-CANARY_PHONE_FORMS = ("6623771234", "377-1234", "377 1234")
-CANARY_EMAIL = "canary.visitor@example.org"
-CANARY_MESSAGE = "Canarymessage about my scars"
-PERSONAL = (
-    CANARY_NAME,
-    "Canaryname",
-    "Zqxwv",
-    *CANARY_PHONE_FORMS,
+from tests.integration.alerts import (
     CANARY_EMAIL,
-    "canary.visitor",
-    "Canarymessage",
+    CANARY_NAME,
+    NOW,
+    AwsCalls,
+    a_request,
+    aged,
+    assert_no_personal_data,
+    failing_for,
+    handle,
+    log_lines,
+    new_process,
+    new_request_records,
+    save,
+    sent_emails,
+    sequence_numbers,
+    stored_item,
+    stream_records,
 )
-
-
-NOTIFY_CONTEXT = lambda_context("NotifyFunction")
-
-
-@dataclass
-class AwsCalls:
-    """Every AWS API call the functions' clients make, with its parameters."""
-
-    calls: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
-
-    def __call__(self, params: dict[str, Any], model: Any, **_: Any) -> None:
-        self.calls.append((model.name, copy.deepcopy(params)))
-
-    @property
-    def names(self) -> list[str]:
-        return [name for name, _ in self.calls]
-
-    def of(self, name: str) -> list[dict[str, Any]]:
-        return [params for called, params in self.calls if called == name]
-
-    def clear(self) -> None:
-        self.calls.clear()
-
-
-@pytest.fixture
-def aws_calls(moto_aws: Provisioned) -> Iterator[AwsCalls]:
-    recorder = AwsCalls()
-    for client in (aws.dynamodb(), aws.sesv2()):
-        client.meta.events.register("before-parameter-build", recorder)
-    yield recorder
-    for client in (aws.dynamodb(), aws.sesv2()):
-        client.meta.events.unregister("before-parameter-build", recorder)
-
-
-@pytest.fixture
-def output(capsys: pytest.CaptureFixture[str]) -> Iterator[Callable[[], str]]:
-    """Everything the function prints: log lines (Powertools' handler) and metrics (stdout)."""
-    buffer = io.StringIO()
-    handler = observability.logger.registered_handler
-    assert isinstance(handler, logging.StreamHandler)
-    previous = handler.setStream(buffer)
-    yield lambda: buffer.getvalue() + capsys.readouterr().out
-    handler.setStream(previous)
-
-
-@pytest.fixture(autouse=True)
-def fresh_process() -> Iterator[None]:
-    alerting.forget_recent_alerts()
-    yield
-    alerting.forget_recent_alerts()
-
-
-def a_request(number: int = 1, **fields: Any) -> StoredCallbackRequest:
-    created_at = "2026-07-01T15:00:00Z"
-    values: dict[str, Any] = {
-        "id": f"{number:08x}-7b4d-4e8a-9c0f-1a2b3c4d5e6f",
-        "created_at": created_at,
-        "name": CANARY_NAME,
-        "phone": CANARY_PHONE,
-        "email": CANARY_EMAIL,
-        "best_time": "afternoon",
-        "interest": "scars-burns",
-        "message": CANARY_MESSAGE,
-        "source_url": "https://www.accentplasticsurgery.example/fractional-co2-laser/",
-        "consent": ConsentRecord(agreed_at=created_at),
-        "expires_at": NOW + 365 * 86400,
-        **fields,
-    }
-    return StoredCallbackRequest(**values)
-
-
-def save(*requests: StoredCallbackRequest) -> None:
-    for request in requests:
-        assert store.save_new_request(request, dedupe_keys=[], now=NOW).created
-
-
-def stream_records(provisioned: Provisioned) -> list[dict[str, Any]]:
-    """Every record of the table's stream so far, as Lambda's event source mapping hands them over."""
-    streams: Any = get_session().create_client("dynamodbstreams")
-    shards = streams.describe_stream(StreamArn=provisioned.stream_arn)["StreamDescription"]["Shards"]
-    records: list[dict[str, Any]] = []
-    for shard in shards:
-        iterator = streams.get_shard_iterator(
-            StreamArn=provisioned.stream_arn, ShardId=shard["ShardId"], ShardIteratorType="TRIM_HORIZON"
-        )["ShardIterator"]
-        for record in streams.get_records(ShardIterator=iterator)["Records"]:
-            created: datetime = record["dynamodb"]["ApproximateCreationDateTime"]
-            record["dynamodb"]["ApproximateCreationDateTime"] = int(created.timestamp())
-            record["eventSourceARN"] = provisioned.stream_arn
-            records.append(record)
-    return records
-
-
-def new_request_records(provisioned: Provisioned) -> list[dict[str, Any]]:
-    """What the template's filter lets through: INSERTs of request items."""
-    return [
-        record
-        for record in stream_records(provisioned)
-        if record["eventName"] == "INSERT" and record["dynamodb"]["Keys"]["pk"]["S"].startswith("request#")
-    ]
-
-
-def aged(records: list[dict[str, Any]], seconds: int) -> list[dict[str, Any]]:
-    """The same records, as a retry or a backlog delivers them ``seconds`` later."""
-    older = copy.deepcopy(records)
-    for record in older:
-        record["dynamodb"]["ApproximateCreationDateTime"] -= seconds
-    return older
-
-
-def handle(records: list[dict[str, Any]]) -> list[str]:
-    """Run the notify function; the sequence numbers it reports failed."""
-    answer = notify.lambda_handler({"Records": records}, NOTIFY_CONTEXT)
-    return [failure["itemIdentifier"] for failure in answer["batchItemFailures"]]
-
-
-def sequence_numbers(records: list[dict[str, Any]]) -> list[str]:
-    return [record["dynamodb"]["SequenceNumber"] for record in records]
-
-
-def sent_emails() -> list[Any]:
-    return list(ses_backends[DEFAULT_ACCOUNT_ID]["us-east-1"].sent_messages)
-
-
-def stored_item(request_id: str) -> dict[str, Any]:
-    item: dict[str, Any] = aws.dynamodb().get_item(
-        TableName="callback-requests-test", Key={"pk": {"S": f"request#{request_id}"}}, ConsistentRead=True
-    )["Item"]
-    return item
-
-
-def log_lines(output: str) -> list[dict[str, Any]]:
-    return [json.loads(line) for line in output.splitlines() if line.startswith("{")]
-
-
-def assert_no_personal_data(output: str) -> None:
-    for value in PERSONAL:
-        assert value not in output, f"personal data in logs: {value!r}"
-
-
-def failing_for(request_ids: set[str], error: Exception) -> Callable[..., str]:
-    real = mailer.send_staff_alert
-
-    def send(alert: mailer.StaffAlert, settings: Any) -> str:
-        if alert.request_id in request_ids:
-            raise error
-        return real(alert, settings)
-
-    return send
 
 
 def test_given_new_request_when_notified_then_office_gets_one_email_and_item_records_it(
@@ -217,6 +60,8 @@ def test_given_new_request_when_notified_then_office_gets_one_email_and_item_rec
     [params] = aws_calls.of("SendEmail")
     assert params["ReplyToAddresses"] == [CANARY_EMAIL]
     assert params["ConfigurationSetName"] == "staff-alerts"
+    # Bounce and complaint events of the configuration set carry it back: the request, by id only.
+    assert params["EmailTags"] == [{"Name": "request_id", "Value": request.id}]
     assert params["Content"]["Simple"]["Body"]["Text"]["Charset"] == "UTF-8"
     item = stored_item(request.id)
     assert item["ses_message_id"]["S"] == email.id
@@ -274,21 +119,21 @@ def test_given_same_record_delivered_twice_when_notified_then_one_email_and_no_c
     assert aws_calls.names == []
 
 
-def test_given_old_record_already_notified_when_a_new_process_gets_it_then_table_says_skip(
+def test_given_record_already_notified_when_a_new_process_gets_it_then_the_refused_claim_says_skip(
     moto_aws: Provisioned, aws_calls: AwsCalls, output: Callable[[], str]
 ) -> None:
     save(a_request())
     records = new_request_records(moto_aws)
     handle(records)
-    alerting.forget_recent_alerts()  # a new Lambda process
+    new_process(aws_calls)
     aws_calls.clear()
 
-    failed = handle(aged(records, notify.FRESH_SECONDS + 1))
+    failed = handle(records)  # as fresh as it was: no age decides whether the table is asked
 
     assert failed == []
     assert len(sent_emails()) == 1
-    assert aws_calls.names == ["GetItem"]
-    assert aws_calls.of("GetItem")[0]["ConsistentRead"] is True
+    assert aws_calls.names == ["UpdateItem"]
+    assert "attribute_not_exists(notified_at)" in aws_calls.of("UpdateItem")[0]["ConditionExpression"]
     assert [line["StaffAlertSkipped"] for line in log_lines(output()) if "StaffAlertSkipped" in line] == [
         [1.0]
     ]
@@ -304,10 +149,10 @@ def test_given_backlog_after_outage_when_a_new_process_gets_it_then_each_request
 
     assert failed == []
     assert len(sent_emails()) == 2
-    assert aws_calls.names == ["GetItem", "SendEmail", "UpdateItem"] * 2
+    assert aws_calls.names == ["UpdateItem", "SendEmail", "UpdateItem"] * 2
 
 
-def test_given_fresh_records_when_notified_then_each_email_costs_exactly_two_aws_calls(
+def test_given_fresh_records_when_notified_then_each_email_costs_exactly_three_aws_calls(
     moto_aws: Provisioned, aws_calls: AwsCalls
 ) -> None:
     save(a_request(1), a_request(2), a_request(3))
@@ -317,7 +162,11 @@ def test_given_fresh_records_when_notified_then_each_email_costs_exactly_two_aws
 
     assert failed == []
     assert len(sent_emails()) == 3
-    assert aws_calls.names == ["SendEmail", "UpdateItem"] * 3
+    # Claim, send, record: the claim is what makes a redelivery in any process send nothing.
+    assert aws_calls.names == ["UpdateItem", "SendEmail", "UpdateItem"] * 3
+    claim, record = aws_calls.of("UpdateItem")[:2]
+    assert claim["UpdateExpression"].startswith("SET alert_claimed_at")
+    assert "REMOVE alert_pending" in record["UpdateExpression"]
 
 
 def test_given_sender_not_verified_when_notified_then_record_fails_and_nothing_is_recorded(
@@ -375,11 +224,13 @@ def test_given_one_bad_record_in_a_batch_when_notified_then_earlier_sent_later_d
     requests = [a_request(number) for number in (1, 2, 3, 4)]
     save(*requests)
     records = new_request_records(moto_aws)
-    monkeypatch.setattr(
-        mailer, "send_staff_alert", failing_for({requests[1].id}, mailer.StaffAlertNotSentError("Throttling"))
-    )
-
-    failed = handle(records)
+    with monkeypatch.context() as patch:  # the fault lasts for this block only
+        patch.setattr(
+            mailer,
+            "send_staff_alert",
+            failing_for({requests[1].id}, mailer.StaffAlertNotSentError("Throttling")),
+        )
+        failed = handle(records)
 
     assert failed == sequence_numbers(records[1:])
     assert [email.subject for email in sent_emails()] == [
@@ -388,7 +239,7 @@ def test_given_one_bad_record_in_a_batch_when_notified_then_earlier_sent_later_d
     assert ["notified_at" in stored_item(request.id) for request in requests] == [True, False, False, False]
     assert_no_personal_data(output())
 
-    monkeypatch.undo()  # the fault is fixed; Lambda resends from the first failed record
+    # The fault is fixed; Lambda resends from the first failed record.
     tail = [record for record in records if record["dynamodb"]["SequenceNumber"] in failed]
     assert handle(tail) == []
     assert handle(records) == []  # and a whole-batch redelivery changes nothing
@@ -423,32 +274,35 @@ def test_given_table_down_after_sending_when_retried_then_same_email_is_recorded
     def table_down(*_: Any) -> bool:
         raise store.StorageUnavailableError("ProvisionedThroughputExceededException")
 
-    monkeypatch.setattr(store, "mark_notified", table_down)
-    assert handle(records) == sequence_numbers(records)
-    monkeypatch.undo()
+    pauses: list[float] = []
+    with monkeypatch.context() as patch:
+        patch.setattr(store, "mark_notified", table_down)
+        patch.setattr(alerting.time, "sleep", pauses.append)
+        assert handle(records) == sequence_numbers(records)  # every try in place failed
     aws_calls.clear()
 
-    assert handle(records) == []
+    assert handle(records) == []  # Lambda's retry, in this process
 
     [email] = sent_emails()
+    assert pauses == list(alerting.RECORD_PAUSES)
     assert aws_calls.names == ["UpdateItem"]
     assert stored_item(request.id)["ses_message_id"]["S"] == email.id
 
 
-def test_given_alert_already_recorded_when_fresh_record_arrives_then_warning_is_logged(
+def test_given_alert_recorded_by_another_process_when_fresh_record_arrives_then_nothing_is_sent(
     moto_aws: Provisioned, output: Callable[[], str]
 ) -> None:
     request = a_request()
     save(request)
-    assert store.mark_notified(request.id, "2026-07-01T15:00:01.000Z", "earlier-message-id")
+    assert store.claim_alert(request.id, "other", "2026-07-01T15:00:01.000Z", "2026-07-01T14:55:01.000Z")
+    assert store.mark_notified(request.id, "2026-07-01T15:00:01.000Z", "earlier-message-id", "other")
 
     assert handle(new_request_records(moto_aws)) == []
 
-    warning = next(
-        line for line in log_lines(output()) if line.get("message") == "staff_alert_already_recorded"
-    )
-    assert warning["level"] == "WARNING"
-    assert warning["request_id"] == request.id
+    assert sent_emails() == []
+    skipped = next(line for line in log_lines(output()) if line.get("message") == "staff_alert_already_sent")
+    assert skipped["request_id"] == request.id
+    assert skipped["known_from"] == "table"
     assert stored_item(request.id)["ses_message_id"]["S"] == "earlier-message-id"
 
 
@@ -475,16 +329,16 @@ def test_given_records_that_are_not_new_requests_when_notified_then_nothing_is_s
     assert aws_calls.names == []
 
 
-def test_given_table_unreachable_for_an_old_record_when_notified_then_it_fails_unsent(
+def test_given_table_unreachable_when_claiming_then_the_record_fails_unsent(
     moto_aws: Provisioned, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     save(a_request())
     records = aged(new_request_records(moto_aws), 3600)
 
-    def table_down(*_: Any) -> bool:
+    def table_down(*_: Any) -> store.AlertClaim:
         raise store.StorageUnavailableError("RequestLimitExceeded")
 
-    monkeypatch.setattr(store, "is_notified", table_down)
+    monkeypatch.setattr(store, "claim_alert", table_down)
 
     assert handle(records) == sequence_numbers(records)
     assert sent_emails() == []
@@ -506,9 +360,9 @@ def test_given_ses_unreachable_when_sending_then_error_names_only_the_failure() 
 
 
 def test_given_many_requests_when_remembered_then_the_oldest_are_forgotten_first() -> None:
-    remembered = alerting.RecentIds(2)
+    remembered: alerting.RecentIds[bool] = alerting.RecentIds(2)
     for request_id in ("a", "b", "a", "c"):
-        remembered.put(request_id)
+        remembered.put(request_id, True)
 
     assert ["a" in remembered, "b" in remembered, "c" in remembered] == [True, False, True]
 
