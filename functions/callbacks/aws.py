@@ -43,12 +43,20 @@ _CONFIG: dict[str, dict[str, Any]] = {
 
 
 @cache
-def _client(service: str) -> Any:
+def _session() -> Any:
+    # One session for every client: its loaders cache the endpoint, partition and retry data the
+    # first client reads, so the second client (SSM after DynamoDB, SES) does not parse them again.
     import boto3
+
+    return boto3.session.Session()
+
+
+@cache
+def _client(service: str) -> Any:
     from botocore.config import Config
 
     settings = copy.deepcopy(_CONFIG[service])  # botocore rewrites the retries dict it is given
-    return boto3.session.Session().client(service, config=Config(**settings))  # type: ignore[call-overload]
+    return _session().client(service, config=Config(**settings))
 
 
 def ssm_parameter(name: str) -> str:
@@ -90,3 +98,4 @@ def reset_clients() -> None:
     """Forget the clients (tests that switch endpoints or credentials call this)."""
     _client.cache_clear()
     _ssm_provider.cache_clear()
+    _session.cache_clear()
