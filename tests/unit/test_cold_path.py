@@ -33,6 +33,8 @@ def test_given_the_intake_entry_point_when_imported_then_no_aws_sdk_tracing_or_e
     assert "callbacks.settings" in loaded
     assert "phonenumbers.geocoder" not in loaded
     assert "phonenumbers.carrier" not in loaded
+    # Loaded by the first request that carries an email, never by one without.
+    assert "email_validator" not in loaded
 
 
 def test_given_the_intake_entry_point_when_imported_then_no_settings_or_client_are_made_yet() -> None:

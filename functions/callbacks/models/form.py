@@ -12,7 +12,6 @@ import unicodedata
 from typing import Annotated, Any
 
 import phonenumbers
-from email_validator import EmailNotValidError, validate_email
 from pydantic import (
     BaseModel,
     ConfigDict,
@@ -182,6 +181,9 @@ class CallbackRequestIn(BaseModel):
             return None
         if len(text) > EMAIL_MAX:
             raise _problem(f"Please use an email address of at most {EMAIL_MAX} characters.")
+        # The email is optional: a request without one never pays for importing email-validator.
+        from email_validator import EmailNotValidError, validate_email
+
         try:
             return str(validate_email(text, check_deliverability=False).normalized)
         except EmailNotValidError:
