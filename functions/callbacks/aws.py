@@ -7,6 +7,7 @@ variables, so the same code talks to AWS, to moto, or to the local stack.
 from __future__ import annotations
 
 import copy
+import threading
 from functools import cache
 from typing import TYPE_CHECKING, Any
 
@@ -42,6 +43,10 @@ _CONFIG: dict[str, dict[str, Any]] = {
 }
 
 
+# A boto3 session is not thread-safe: its clients are made one at a time (the local stack has threads).
+_MAKING_CLIENT = threading.Lock()
+
+
 @cache
 def _session() -> Any:
     # One session for every client: its loaders cache the endpoint, partition and retry data the
@@ -56,7 +61,8 @@ def _client(service: str) -> Any:
     from botocore.config import Config
 
     settings = copy.deepcopy(_CONFIG[service])  # botocore rewrites the retries dict it is given
-    return _session().client(service, config=Config(**settings))
+    with _MAKING_CLIENT:
+        return _session().client(service, config=Config(**settings))
 
 
 def ssm_parameter(name: str) -> str:
