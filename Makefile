@@ -6,6 +6,8 @@ SHELL := /bin/bash
 PYTHON ?= $(shell infra/tools/find-python)
 VENV := .venv
 SAM_VENV := .venv-sam
+# checkov pins a boto3 of its own that the SAM CLI's cannot share: it gets a venv of its own.
+CHECKOV_VENV := .venv-checkov
 BIN := $(VENV)/bin
 UV := $(BIN)/uv
 PYTHON_DIR := $(dir $(PYTHON))
@@ -28,6 +30,11 @@ $(VENV)/.installed: pyproject.toml uv.lock | $(BIN)/python
 $(SAM_VENV)/.installed: | $(BIN)/python
 	$(UV) venv --quiet --python $(PYTHON) $(SAM_VENV)
 	$(UV) pip install --quiet --python $(SAM_VENV)/bin/python aws-sam-cli==1.170.0 cfn-lint==1.58.0
+	touch $@
+
+$(CHECKOV_VENV)/.installed: | $(BIN)/python
+	$(UV) venv --quiet --python $(PYTHON) $(CHECKOV_VENV)
+	$(UV) pip install --quiet --python $(CHECKOV_VENV)/bin/python checkov==3.3.30
 	touch $@
 
 .PHONY: install
@@ -54,12 +61,14 @@ e2e: install ## The local stack over real HTTP, and the form in headless Chromiu
 	$(BIN)/python -m pytest tests/e2e $(PYTEST_ARGS)
 
 .PHONY: lint
-lint: install $(SAM_VENV)/.installed ## ruff, mypy --strict, cfn-lint, sam validate --lint
+lint: install $(SAM_VENV)/.installed $(CHECKOV_VENV)/.installed ## ruff, mypy --strict, cfn-lint, sam validate --lint, checkov
 	$(BIN)/ruff check functions tests infra
 	$(BIN)/ruff format --check functions tests infra
 	$(BIN)/mypy
 	$(SAM_VENV)/bin/cfn-lint template.yaml
 	$(SAM_VENV)/bin/sam validate --lint --template template.yaml --region us-east-1
+	@# Every check must pass or be skipped in the resource's Metadata with its reason; offline.
+	$(CHECKOV_VENV)/bin/checkov --file template.yaml --framework cloudformation --compact --quiet --skip-download
 
 .PHONY: format
 format: install ## Format and fix what ruff can
@@ -108,4 +117,4 @@ loadtest: install ## Load on the local stack: req/s, p50/p99, 5xx, stored vs acc
 
 .PHONY: clean
 clean: ## Remove environments and build output
-	rm -rf $(VENV) $(SAM_VENV) .aws-sam .local .pytest_cache .mypy_cache .ruff_cache .coverage
+	rm -rf $(VENV) $(SAM_VENV) $(CHECKOV_VENV) .aws-sam .local .pytest_cache .mypy_cache .ruff_cache .coverage

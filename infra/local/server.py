@@ -20,7 +20,7 @@ from infra.local.lambda_events import (
     proxy_response,
 )
 from infra.local.lambdas import LocalFunction
-from infra.local.template import ApiSpec
+from infra.local.template import ApiSpec, gateway_response_headers
 from infra.local.throttle import TokenBucket
 
 SITE_DIR = Path(__file__).resolve().parent / "site"
@@ -95,7 +95,7 @@ class LocalApi:
 
     def _invoke(self, route: Route, request: IncomingRequest) -> OutgoingResponse:
         if not route.bucket.take():
-            return gateway_error(429, "Too Many Requests")
+            return self._throttled(request)
         event = proxy_event(request, route.resource, self.spec.stage, self.spec.binary_media_types)
         request_id = event["requestContext"]["requestId"]
         try:
@@ -105,6 +105,15 @@ class LocalApi:
             print(f"error: {route.function.name} raised (request {request_id})")
             return gateway_error(502, "Internal server error")
         return proxy_response(result, request_id)
+
+    def _throttled(self, request: IncomingRequest) -> OutgoingResponse:
+        """The template's THROTTLED gateway response (its body and CORS headers), else API Gateway's own."""
+        spec = self.spec.gateway_responses.get("THROTTLED")
+        if spec is None:
+            return gateway_error(429, "Too Many Requests")
+        headers = gateway_response_headers(spec, {name.lower(): value for name, value in request.headers})
+        headers.insert(0, ("Content-Type", "application/json"))
+        return OutgoingResponse(spec.status, headers, spec.body.encode())
 
     def _site_file(self, path: str) -> Path | None:
         relative = PAGES.get(path, unquote(path).lstrip("/"))

@@ -6,7 +6,7 @@ stream's event source mapping all come from here, so the local stack follows the
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -32,12 +32,22 @@ class ApiRoute:
 
 
 @dataclass(frozen=True)
+class GatewayResponseSpec:
+    """One of the API's GatewayResponses: its status, its headers (name, mapping), its JSON body."""
+
+    status: int
+    headers: tuple[tuple[str, str], ...]
+    body: str
+
+
+@dataclass(frozen=True)
 class ApiSpec:
     stage: str
     binary_media_types: tuple[str, ...]
     rate_limit: float
     burst_limit: int
     routes: tuple[ApiRoute, ...]
+    gateway_responses: dict[str, GatewayResponseSpec] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -97,6 +107,50 @@ def _number(value: Any) -> float:
     return float(resolve(value, {}))
 
 
+# API Gateway's own status of each response type the template may customise without a StatusCode.
+_GATEWAY_STATUS = {
+    "THROTTLED": 429,
+    "WAF_FILTERED": 403,
+    "REQUEST_TOO_LARGE": 413,
+    "INTEGRATION_TIMEOUT": 504,
+    "DEFAULT_4XX": 403,
+    "DEFAULT_5XX": 502,
+}
+_REQUEST_HEADER = "method.request.header."
+
+
+def _gateway_responses(props: dict[str, Any]) -> dict[str, GatewayResponseSpec]:
+    found = {}
+    for response_type, response in props.get("GatewayResponses", {}).items():
+        headers = tuple(response.get("ResponseParameters", {}).get("Headers", {}).items())
+        for name, source in headers:
+            # API Gateway maps a static 'value' or a request header; anything else is not emulated.
+            static = source.startswith("'") and source.endswith("'")
+            if not static and not source.startswith(_REQUEST_HEADER):
+                raise ValueError(f"the local stack cannot map {source!r} into the {name} header")
+        found[response_type] = GatewayResponseSpec(
+            status=int(response.get("StatusCode", _GATEWAY_STATUS.get(response_type, 500))),
+            headers=headers,
+            body=response.get("ResponseTemplates", {}).get("application/json", ""),
+        )
+    return found
+
+
+def gateway_response_headers(
+    spec: GatewayResponseSpec, request_headers: dict[str, str]
+) -> list[tuple[str, str]]:
+    """The response's headers for a request (``request_headers`` by lower-case name)."""
+    headers = []
+    for name, source in spec.headers:
+        if source.startswith(_REQUEST_HEADER):
+            value = request_headers.get(source.removeprefix(_REQUEST_HEADER).lower())
+            if value is not None:  # API Gateway leaves the header out when the request has none
+                headers.append((name, value))
+        else:
+            headers.append((name, source[1:-1]))
+    return headers
+
+
 def api_spec() -> ApiSpec:
     api_id, api = resource_of_type("AWS::Serverless::Api")
     props = api["Properties"]
@@ -114,7 +168,12 @@ def api_spec() -> ApiSpec:
         if event["Type"] == "Api" and event["Properties"].get("RestApiId", {}).get("Ref") == api_id
     )
     return ApiSpec(
-        stage=props["StageName"], binary_media_types=binary, rate_limit=rate, burst_limit=burst, routes=routes
+        stage=props["StageName"],
+        binary_media_types=binary,
+        rate_limit=rate,
+        burst_limit=burst,
+        routes=routes,
+        gateway_responses=_gateway_responses(props),
     )
 
 

@@ -15,6 +15,7 @@ import random
 import threading
 import time
 from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any, TypeVar
@@ -202,26 +203,32 @@ class _EmbeddingPage(BaseHTTPRequestHandler):
         pass
 
 
-@pytest.fixture
-def embedding_site(local_stack: Any) -> Iterator[str]:
-    """A page on a second origin (another port) with the snippet pasted in, as on the practice's site."""
-    snippet = SNIPPET.read_text(encoding="utf-8").replace("{{API_BASE}}", local_stack.api_base)
+@contextmanager
+def embedding_page(stack: Any) -> Iterator[str]:
+    """A page on the stack's second origin (another port) with the snippet pasted in, as on the site."""
+    snippet = SNIPPET.read_text(encoding="utf-8").replace("{{API_BASE}}", stack.api_base)
     page = (
         '<!doctype html><html lang="en"><head><meta charset="utf-8">'
         '<meta name="viewport" content="width=device-width, initial-scale=1">'
         "<title>The practice's own page</title></head><body><main><h1>Laser resurfacing</h1>"
         f"{snippet}</main></body></html>"
     )
-    server = ThreadingHTTPServer(("127.0.0.1", local_stack.embed_port), _EmbeddingPage)
+    server = ThreadingHTTPServer(("127.0.0.1", stack.embed_port), _EmbeddingPage)
     server.page = page.encode()  # type: ignore[attr-defined]
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:
-        yield local_stack.embed_origin
+        yield stack.embed_origin
     finally:
         server.shutdown()
         server.server_close()
         thread.join(timeout=5)
+
+
+@pytest.fixture
+def embedding_site(local_stack: Any) -> Iterator[str]:
+    with embedding_page(local_stack) as origin:
+        yield origin
 
 
 def test_javascript_submission_is_confirmed_in_the_live_region_and_emailed_once(
@@ -550,3 +557,59 @@ def test_on_a_phone_there_is_no_horizontal_scroll_and_the_form_submits(
         assert len(wait_for_emails_about(page, local_stack.outbox, e164, 1, EMAIL_TIMEOUT_S)) == 1
     finally:
         page.context.close()
+
+
+@pytest.fixture(scope="module")
+def throttled_stack(start_stack: Callable[..., AbstractContextManager[Any]]) -> Iterator[Any]:
+    # One request per method, then (almost) no refill: the next post is throttled, the script still loads.
+    with start_stack("--throttle-burst", "1", "--throttle-rate", "0.001") as stack:
+        yield stack
+
+
+def test_a_throttled_post_from_the_practices_page_is_read_and_the_visitor_is_told_to_call(
+    page: Page, throttled_stack: Any
+) -> None:
+    # Given the practice's page on another origin, and the API's post allowance already spent
+    with embedding_page(throttled_stack) as origin:
+        spent = throttled_stack.request(
+            "POST",
+            "/callback-requests",
+            '{"name": "Ana Smith", "phone": "(662) 840-0001", "consent": true}',
+            {"Content-Type": "application/json"},
+        )
+        assert spent.status == 201
+        console: list[str] = []
+        page.on("console", lambda message: console.append(message.text))
+        page.goto(f"{origin}/laser-resurfacing")
+        phone, _ = unique_phone()
+        fill_form(page, "Ana Smith", phone)
+
+        # When the visitor sends the form
+        with page.expect_response(
+            lambda r: r.url.endswith("/callback-requests") and r.request.method == "POST"
+        ) as answer:
+            page.get_by_role("button", name="Request a call back").click()
+
+        # Then API Gateway's throttled answer reaches the page readable (its CORS headers name it) ...
+        assert answer.value.status == 429
+        assert answer.value.headers["access-control-allow-origin"] == origin
+        assert answer.value.headers["vary"] == "Origin"
+        status = page.get_by_role("status")
+        expect(status).to_have_text(
+            "We could not send your request just now. "
+            "Please try again in a minute, or call us at 662-377-6290."
+        )
+        expect(status.get_by_role("link", name="662-377-6290")).to_have_attribute("href", "tel:+16623776290")
+        expect(page.get_by_role("button", name="Request a call back")).to_be_enabled()
+        # ... where a blocked answer would have been a CORS error and an unreadable body.
+        assert not [text for text in console if "CORS" in text], console
+        read = page.evaluate(
+            """async (url) => {
+                const response = await fetch(url, {method: "POST", body: "{}"});
+                return [response.status, await response.json()];
+            }""",
+            f"{throttled_stack.api_base}/callback-requests",
+        )
+        assert read[0] == 429
+        assert read[1]["error"] == "too_many_requests"
+        assert "662-377-6290" in read[1]["message"]

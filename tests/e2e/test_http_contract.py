@@ -76,4 +76,23 @@ def test_requests_beyond_the_burst_are_429(throttled_stack: RunningStack) -> Non
 
     assert statuses == [201, 201, 429]
     assert throttled.status == 429
-    assert throttled.json() == {"message": "Too Many Requests"}
+    # The template's THROTTLED gateway response: the API's error shape, the office's number.
+    body = throttled.json()
+    assert body["error"] == "too_many_requests"
+    assert "662-377-6290" in body["message"]
+    assert body["errors"] == []
+
+
+def test_a_throttled_answer_names_the_requesting_origin_so_its_page_can_read_it(
+    throttled_stack: RunningStack,
+) -> None:
+    client = HttpClient(throttled_stack)
+    origin = throttled_stack.embed_origin
+    # The burst is 2: within 3 posts one is throttled, whatever the tests before spent.
+    answers = [post(client, json_body(valid_fields()), origin=origin) for _ in range(3)]
+    answer = answers[-1]
+
+    assert answer.status == 429
+    assert answer.header("Access-Control-Allow-Origin") == origin
+    assert answer.header("Vary") == "Origin"
+    assert answer.json()["error"] == "too_many_requests"
