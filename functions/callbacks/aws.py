@@ -7,6 +7,7 @@ variables, so the same code talks to AWS, to moto, or to the local stack.
 from __future__ import annotations
 
 import copy
+import threading
 from functools import cache
 from typing import TYPE_CHECKING, Any
 
@@ -60,13 +61,26 @@ def worst_case_seconds(budget: str) -> float:
     return float(attempts * (config["connect_timeout"] + config["read_timeout"]) + waits)
 
 
+# A boto3 session is not thread-safe: its clients are made one at a time (the local stack has threads).
+_MAKING_CLIENT = threading.Lock()
+
+
+@cache
+def _session() -> Any:
+    # One session for every client: its loaders cache the endpoint, partition and retry data the
+    # first client reads, so the second client (SSM after DynamoDB, SES) does not parse them again.
+    import boto3
+
+    return boto3.session.Session()
+
+
 @cache
 def _client(budget: str) -> Any:
-    import boto3
     from botocore.config import Config
 
     settings = copy.deepcopy(_CONFIG[budget])  # botocore rewrites the retries dict it is given
-    return boto3.session.Session().client(_SERVICE[budget], config=Config(**settings))  # type: ignore[call-overload]
+    with _MAKING_CLIENT:
+        return _session().client(_SERVICE[budget], config=Config(**settings))
 
 
 def ssm_parameter(name: str) -> str:
@@ -127,3 +141,4 @@ def reset_clients() -> None:
     """Forget the clients (tests that switch endpoints or credentials call this)."""
     _client.cache_clear()
     _ssm_provider.cache_clear()
+    _session.cache_clear()

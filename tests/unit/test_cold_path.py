@@ -7,6 +7,10 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
+from callbacks import aws
+
 FUNCTIONS = Path(__file__).resolve().parents[2] / "functions"
 
 
@@ -29,6 +33,8 @@ def test_given_the_intake_entry_point_when_imported_then_no_aws_sdk_tracing_or_e
     assert "callbacks.settings" in loaded
     assert "phonenumbers.geocoder" not in loaded
     assert "phonenumbers.carrier" not in loaded
+    # Loaded by the first request that carries an email, never by one without.
+    assert "email_validator" not in loaded
 
 
 def test_given_the_intake_entry_point_when_imported_then_no_settings_or_client_are_made_yet() -> None:
@@ -41,3 +47,29 @@ def test_given_the_intake_entry_point_when_imported_then_no_settings_or_client_a
     )
 
     assert result.stdout.split() == ["0", "0"]
+
+
+def test_given_every_client_made_when_counted_then_one_boto3_session_serves_them_all(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import boto3
+
+    made: list[object] = []
+    session_class = boto3.session.Session
+
+    def counting(*args: object, **kwargs: object) -> object:
+        session = session_class(*args, **kwargs)  # type: ignore[arg-type]
+        made.append(session)
+        return session
+
+    monkeypatch.setattr(boto3.session, "Session", counting)
+    aws.reset_clients()
+
+    clients = {aws.dynamodb(), aws.sesv2(), aws._client("ssm")}
+
+    # The second and third clients reuse the first one's loaded endpoint and service data.
+    assert len(made) == 1
+    assert len(clients) == 3
+    # Each keeps its own timeouts and retries.
+    assert aws.sesv2().meta.config.retries["total_max_attempts"] == 1  # type: ignore[attr-defined]
+    assert aws.dynamodb().meta.config.retries["total_max_attempts"] == aws.DYNAMODB_ATTEMPTS  # type: ignore[attr-defined]

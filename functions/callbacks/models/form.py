@@ -14,7 +14,6 @@ from typing import Annotated, Any
 from urllib.parse import urlsplit
 
 import phonenumbers
-from email_validator import EmailNotValidError, validate_email
 from pydantic import (
     BaseModel,
     ConfigDict,
@@ -213,6 +212,9 @@ def normalised_email(text: str) -> str:
     """The address as the intake stores it; a ``ValueError`` with the visitor's message if invalid."""
     if len(text) > EMAIL_MAX:
         raise _problem(f"Please use an email address of at most {EMAIL_MAX} characters.")
+    # The email is optional: a request without one never pays for importing email-validator.
+    from email_validator import EmailNotValidError, validate_email
+
     try:
         return str(validate_email(text, check_deliverability=False).normalized)
     except EmailNotValidError:
