@@ -73,6 +73,18 @@ build: $(SAM_VENV)/.installed ## sam build (needs python3.13 on PATH; found auto
 deploy: build ## sam deploy, with samconfig.toml (first time: make deploy ARGS=--guided)
 	$(SAM_VENV)/bin/sam deploy $(ARGS)
 
+.PHONY: sam-local
+sam-local: install $(SAM_VENV)/.installed ## sam local start-api on :3001: Docker, the Lambda image, sam build, the local AWS
+	infra/sam/run.sh
+
+.PHONY: sam-local-stop
+sam-local-stop: ## Stop the Docker engine that make sam-local (or make sam-test) started, and nothing else
+	infra/sam/engine.sh stop
+
+.PHONY: sam-test
+sam-test: install $(SAM_VENV)/.installed ## The SAM CLI tests only (tests/sam: sam build, sam local invoke, start-lambda, start-api)
+	$(BIN)/python -m pytest tests/sam --no-cov $(PYTEST_ARGS)
+
 .PHONY: bench
 bench: install ## Cold-start import cost and request latency, measured
 	$(BIN)/python -m infra.tools.bench
