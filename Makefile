@@ -89,6 +89,10 @@ sam-test: install $(SAM_VENV)/.installed ## The SAM CLI tests only (tests/sam: s
 bench: install ## Cold-start import cost and request latency, measured
 	$(BIN)/python -m infra.tools.bench
 
+.PHONY: loadtest
+loadtest: install ## Load on the local stack: req/s, p50/p99, 5xx, stored vs accepted, emails per request
+	$(BIN)/python -m infra.tools.loadtest $(ARGS)
+
 .PHONY: clean
 clean: ## Remove environments and build output
 	rm -rf $(VENV) $(SAM_VENV) .aws-sam .local .pytest_cache .mypy_cache .ruff_cache .coverage

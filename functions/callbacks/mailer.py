@@ -22,13 +22,29 @@ import phonenumbers
 from botocore.exceptions import BotoCoreError, ClientError
 
 from callbacks import aws
-from callbacks.models import BEST_TIME_LABELS, INTEREST_LABELS, BestTime, StoredCallbackRequest
+from callbacks.models.choices import BestTime, Interest
+from callbacks.models.record import StoredCallbackRequest, parse_timestamp
+from callbacks.office import OFFICE_TIME_ZONE
 from callbacks.settings import Settings
 
-OFFICE_TIME_ZONE = "America/Chicago"  # Tupelo, Mississippi
 CHARSET = "UTF-8"
 REFERENCE_LENGTH = 8
 _TEMPLATE = Path(__file__).resolve().parent / "templates" / "staff_alert.html"
+# How the email (and the form's snippet, which a test holds to these) names each choice.
+BEST_TIME_LABELS = {
+    BestTime.MORNING: "Morning (8 am - noon)",
+    BestTime.AFTERNOON: "Afternoon (noon - 5 pm)",
+    BestTime.EVENING: "Evening (5 pm - 7 pm)",
+    BestTime.ANYTIME: "Any time",
+}
+INTEREST_LABELS = {
+    Interest.FRACTIONAL_CO2_LASER: "Fractional CO2 laser resurfacing",
+    Interest.WRINKLES_FINE_LINES: "Wrinkles and fine lines",
+    Interest.SUN_SPOTS_DISCOLORATION: "Sun spots and discoloration",
+    Interest.SCARS_BURNS: "Scars and burns",
+    Interest.STRETCH_MARKS: "Stretch marks",
+    Interest.OTHER: "Something else",
+}
 _WINDOWS = {
     BestTime.MORNING: "call in the morning",
     BestTime.AFTERNOON: "call in the afternoon",
@@ -84,11 +100,6 @@ def readable_phone(e164: str) -> str:
 
 def tel_href(e164: str) -> str:
     return "tel:" + "".join(char for char in e164 if char == "+" or char.isdigit())
-
-
-def received_at(created_at: str) -> datetime:
-    moment = datetime.fromisoformat(created_at)
-    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment
 
 
 def office_time(moment: datetime) -> str:
@@ -151,7 +162,7 @@ def _html_row(label: str, value_html: str, *, isolate: bool = False) -> str:
 def render_staff_alert(request: StoredCallbackRequest, settings: Settings) -> StaffAlert:
     """The email about ``request``; ``settings.email_include_details`` decides on message and interest."""
     phone = readable_phone(request.phone)
-    received = office_time(received_at(request.created_at))
+    received = office_time(parse_timestamp(request.created_at))
     best_time = BEST_TIME_LABELS[request.best_time]
     reply_to = reply_to_address(request.email)
     details = settings.email_include_details

@@ -11,8 +11,11 @@ import warnings
 
 from aws_lambda_powertools import Logger, Metrics
 
-logger = Logger(service="callback-requests")
-metrics = Metrics(namespace="CallbackRequests", service="callback-requests")
+SERVICE = "callback-requests"
+METRICS_NAMESPACE = "CallbackRequests"
+
+logger = Logger(service=SERVICE)
+metrics = Metrics(namespace=METRICS_NAMESPACE, service=SERVICE)
 
 # A preflight or a script download records no metric; that is expected, not worth a warning.
 warnings.filterwarnings("ignore", message="No application metrics to publish", category=UserWarning)

@@ -1,6 +1,7 @@
 """Settings: the environment, read once on first use into a frozen model.
 
-Every environment variable the functions read is named here and nowhere else.
+Every environment variable the functions read is a field of ``Settings``, named in capitals:
+``table_name`` is ``TABLE_NAME``. The template and the env files use those names.
 """
 
 from __future__ import annotations
@@ -10,26 +11,6 @@ from functools import cache
 from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
-
-TABLE_NAME = "TABLE_NAME"
-ALLOWED_ORIGINS = "ALLOWED_ORIGINS"
-THANK_YOU_URL = "THANK_YOU_URL"
-RETENTION_DAYS = "RETENTION_DAYS"
-SENDER_EMAIL = "SENDER_EMAIL"
-OFFICE_EMAILS = "OFFICE_EMAILS"
-SES_CONFIGURATION_SET = "SES_CONFIGURATION_SET"
-EMAIL_INCLUDE_DETAILS = "EMAIL_INCLUDE_DETAILS"
-
-_ENV_NAMES = {
-    "table_name": TABLE_NAME,
-    "allowed_origins": ALLOWED_ORIGINS,
-    "thank_you_url": THANK_YOU_URL,
-    "retention_days": RETENTION_DAYS,
-    "sender_email": SENDER_EMAIL,
-    "office_emails": OFFICE_EMAILS,
-    "ses_configuration_set": SES_CONFIGURATION_SET,
-    "email_include_details": EMAIL_INCLUDE_DETAILS,
-}
 
 
 def _split_list(value: object) -> object:
@@ -44,7 +25,10 @@ class Settings(BaseModel):
     model_config = ConfigDict(frozen=True)
 
     table_name: str = "callback-requests"
-    allowed_origins: tuple[str, ...] = ("http://127.0.0.1:3000", "http://localhost:3000")
+    allowed_origins: Annotated[tuple[str, ...], Field(min_length=1)] = (
+        "http://127.0.0.1:3000",
+        "http://localhost:3000",
+    )
     thank_you_url: str = "http://127.0.0.1:3000/thank-you"
     retention_days: Annotated[int, Field(ge=1, le=3650)] = 365
     sender_email: str = "callbacks@example.com"
@@ -66,9 +50,13 @@ class Settings(BaseModel):
         return value or None
 
 
+# The environment variable of each setting.
+ENV_NAMES = {field: field.upper() for field in Settings.model_fields}
+
+
 def settings_from_environment(environ: dict[str, str] | os._Environ[str] = os.environ) -> Settings:
     """Build settings from the variables that are set; unset ones keep their defaults."""
-    values = {field: environ[name] for field, name in _ENV_NAMES.items() if environ.get(name, "") != ""}
+    values = {field: environ[name] for field, name in ENV_NAMES.items() if environ.get(name, "") != ""}
     return Settings.model_validate(values)
 
 

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any, Literal
 from botocore.exceptions import BotoCoreError, ClientError
 
 from callbacks import aws
-from callbacks.models import StoredCallbackRequest
+from callbacks.models.record import StoredCallbackRequest
 from callbacks.settings import get_settings
 
 if TYPE_CHECKING:
@@ -28,6 +28,8 @@ if TYPE_CHECKING:
 
 REQUEST_PREFIX = "request#"
 _CONFLICT_ATTEMPTS = 3
+# A racing copy is retried only this soon after the first try: the visitor's 6 s budget holds.
+_CONFLICT_RETRY_WITHIN_SECONDS = 1.0
 
 
 class StorageUnavailableError(Exception):
@@ -36,11 +38,18 @@ class StorageUnavailableError(Exception):
 
 @dataclass(frozen=True)
 class DedupeKey:
-    """A marker that makes a second request with the same key a duplicate within ``window_seconds``."""
+    """A marker that makes a second request with the same key a duplicate within ``window_seconds``.
+
+    ``content`` digests everything the visitor sent and ``key_hash`` names the form's idempotency
+    key: a marker made under the same key for other content (a visitor who corrected the number
+    after a timeout) is no duplicate, so the correction is stored, never silently dropped.
+    """
 
     kind: Literal["idempotency", "fingerprint"]
     digest: str
     window_seconds: int
+    content: str = ""
+    key_hash: str | None = None
 
 
 @dataclass(frozen=True)
@@ -49,26 +58,10 @@ class SaveOutcome:
     created: bool
 
 
-def _string_attributes(values: dict[str, Any]) -> dict[str, Any]:
-    item: dict[str, Any] = {}
-    for key, value in values.items():
-        if value is None:
-            continue
-        if isinstance(value, bool):
-            item[key] = {"BOOL": value}
-        elif isinstance(value, int):
-            item[key] = {"N": str(value)}
-        elif isinstance(value, dict):
-            item[key] = {"M": _string_attributes(value)}
-        else:
-            item[key] = {"S": str(value)}
-    return item
-
-
 def request_item(request: StoredCallbackRequest) -> dict[str, Any]:
     """The DynamoDB item of a request, in the low-level client's attribute-value form."""
     values = request.model_dump(mode="json", exclude_none=True)
-    return _string_attributes({"pk": REQUEST_PREFIX + request.id, **values})
+    return aws.dynamodb_item({"pk": REQUEST_PREFIX + request.id, **values})
 
 
 def request_from_image(image: dict[str, Any]) -> StoredCallbackRequest:
@@ -89,24 +82,32 @@ def save_new_request(request: StoredCallbackRequest, dedupe_keys: list[DedupeKey
         }
     ]
     for key in dedupe_keys:
+        condition = "attribute_not_exists(pk) OR created_epoch < :cutoff"
+        values: dict[str, Any] = {":cutoff": {"N": str(now - key.window_seconds)}}
+        if key.key_hash:
+            condition += " OR (key_hash = :key_hash AND content <> :content)"
+            values |= {":key_hash": {"S": key.key_hash}, ":content": {"S": key.content}}
         items.append(
             {
                 "Put": {
                     "TableName": table,
-                    "Item": _string_attributes(
+                    "Item": aws.dynamodb_item(
                         {
                             "pk": f"{key.kind}#{key.digest}",
                             "request_id": request.id,
                             "created_epoch": now,
                             "expires_at": now + key.window_seconds,
+                            "content": key.content or None,
+                            "key_hash": key.key_hash,
                         }
                     ),
-                    "ConditionExpression": "attribute_not_exists(pk) OR created_epoch < :cutoff",
-                    "ExpressionAttributeValues": {":cutoff": {"N": str(now - key.window_seconds)}},
+                    "ConditionExpression": condition,
+                    "ExpressionAttributeValues": values,
                     "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
                 }
             }
         )
+    started = time.monotonic()
     for attempt in range(1, _CONFLICT_ATTEMPTS + 1):
         try:
             aws.dynamodb().transact_write_items(TransactItems=items)
@@ -116,10 +117,14 @@ def save_new_request(request: StoredCallbackRequest, dedupe_keys: list[DedupeKey
                 raise StorageUnavailableError(error.response.get("Error", {}).get("Code", "")) from error
             reasons: list[Any] = list(error.response.get("CancellationReasons", []))
             earlier = _earlier_request_id(reasons)
+            if earlier == request.id:
+                # Our own earlier try landed (its answer was lost, and the SDK or we retried).
+                return SaveOutcome(request_id=request.id, created=True)
             if earlier:
                 return SaveOutcome(request_id=earlier, created=False)
             conflicted = any(reason.get("Code") == "TransactionConflict" for reason in reasons)
-            if not conflicted or attempt == _CONFLICT_ATTEMPTS:
+            late = time.monotonic() - started > _CONFLICT_RETRY_WITHIN_SECONDS
+            if not conflicted or attempt == _CONFLICT_ATTEMPTS or late:
                 raise StorageUnavailableError("transaction cancelled") from error
             # Two copies of one request raced (a double click): the next try sees the winner's marker.
             time.sleep(0.02 * attempt)

@@ -4,7 +4,23 @@ from __future__ import annotations
 
 from html import escape
 
-from callbacks.models import FIELD_LABELS, FieldProblem
+from callbacks.models.api import FieldProblem
+from callbacks.office import OFFICE_PHONE, OFFICE_PHONE_E164
+
+# How the error page names each field.
+FIELD_LABELS = {
+    "name": "Name",
+    "phone": "Phone",
+    "email": "Email",
+    "best_time": "Best time to call",
+    "interest": "Interested in",
+    "message": "Message",
+    "consent": "Consent",
+    "source_url": "Page",
+    "website": "Website",
+    "idempotency_key": "Request key",
+    "body": "Request",
+}
 
 
 def _quality(accept: str, media_type: str) -> float:
@@ -45,6 +61,46 @@ def prefers_html(accept: str | None) -> bool:
     return _quality(accept, "text/html") > _quality(accept, "application/json")
 
 
+def normalized_media_type(content_type: str) -> str:
+    """``Application/JSON; charset=UTF-8`` as ``application/json; charset=UTF-8``.
+
+    Media types match case-insensitively; parameters keep their case (a multipart boundary is
+    case-sensitive).
+    """
+    media_type, separator, parameters = content_type.partition(";")
+    return media_type.strip().lower() + separator + parameters
+
+
+_STYLE = """body { font: 1.0625rem/1.5 system-ui, sans-serif; margin: 0 auto; max-width: 36rem;
+       padding: 1.5rem; color: #1f2933; }
+h1 { font-size: 1.5rem; }
+li { margin: .5rem 0; }
+a { color: #0b5cab; font-weight: 600; }
+a:focus-visible { outline: 3px solid #0b5cab; outline-offset: 2px; }"""
+
+
+def _page(title: str, body: str) -> str:
+    call = f'<p>You can also call our office at <a href="tel:{OFFICE_PHONE_E164}">{OFFICE_PHONE}</a>.</p>'
+    return f"""<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>{escape(title)}</title>
+<style>
+{_STYLE}
+</style>
+</head>
+<body>
+<main>
+{body}
+{call}
+</main>
+</body>
+</html>
+"""
+
+
 def error_page(problems: list[FieldProblem], back_url: str | None) -> str:
     """A small, accessible page that lists each problem and links back to the form."""
     items = "\n".join(
@@ -57,31 +113,24 @@ def error_page(problems: list[FieldProblem], back_url: str | None) -> str:
         if back_url
         else "Use your browser's Back button to return to the form."
     )
-    return f"""<!doctype html>
-<html lang="en">
-<head>
-<meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<title>Please check your call-back request</title>
-<style>
-body {{ font: 1.0625rem/1.5 system-ui, sans-serif; margin: 0 auto; max-width: 36rem;
-       padding: 1.5rem; color: #1f2933; }}
-h1 {{ font-size: 1.5rem; }}
-li {{ margin: .5rem 0; }}
-a {{ color: #0b5cab; font-weight: 600; }}
-a:focus-visible {{ outline: 3px solid #0b5cab; outline-offset: 2px; }}
-</style>
-</head>
-<body>
-<main>
-<h1 id="problems-title">Please check your call-back request</h1>
+    title = "Please check your call-back request"
+    return _page(
+        title,
+        f"""<h1 id="problems-title">{title}</h1>
 <p>We could not send your request yet. Please go back and correct:</p>
 <ul aria-labelledby="problems-title">
 {items}
 </ul>
-<p>{back}</p>
-<p>You can also call our office at <a href="tel:+16623776290">662-377-6290</a>.</p>
-</main>
-</body>
-</html>
-"""
+<p>{back}</p>""",
+    )
+
+
+def refusal_page(message: str) -> str:
+    """The page a browser's own form post gets when the request was refused for another reason."""
+    title = "Your call-back request was not sent"
+    return _page(
+        title,
+        f"""<h1>{title}</h1>
+<p>{escape(message)}</p>
+<p>Use your browser's Back button to return to the form.</p>""",
+    )

@@ -20,7 +20,7 @@ ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "functions"))
 
 from callbacks.mailer import render_staff_alert  # noqa: E402
-from callbacks.models import ConsentRecord, StoredCallbackRequest  # noqa: E402
+from callbacks.models.record import ConsentRecord, StoredCallbackRequest  # noqa: E402
 from callbacks.settings import Settings  # noqa: E402
 
 SCREENSHOT = ROOT / "infra" / "docs" / "screenshots" / "staff-email-phone.png"

@@ -21,7 +21,7 @@ from typing import Any, TypeVar
 
 import pytest
 
-from callbacks.models import CONSENT_TEXT, FIELD_MESSAGES, REQUIRED_MESSAGES
+from callbacks.models.form import CONSENT_TEXT, FIELD_MESSAGES, REQUIRED_MESSAGES
 
 pytestmark = [pytest.mark.browser, pytest.mark.e2e]
 

@@ -119,12 +119,17 @@ def test_new_multipart_request_is_stored_201(local_stack: RunningStack) -> None:
 # 200: duplicates answer with the first request's id
 
 
-def test_same_idempotency_key_is_a_duplicate_200_with_the_same_id(local_stack: RunningStack) -> None:
+def test_same_idempotency_key_and_content_is_a_duplicate_200_with_the_same_id(
+    local_stack: RunningStack,
+) -> None:
     key = f"form-{uuid.uuid4().hex}"
-    first = post_json(local_stack, valid_fields(), **{"Idempotency-Key": key})
-    second = post_json(local_stack, valid_fields(message="changed my mind"), **{"Idempotency-Key": key})
+    fields = valid_fields()
+    first = post_json(local_stack, fields, **{"Idempotency-Key": key})
+    second = post_json(local_stack, fields, **{"Idempotency-Key": key})
+    corrected = post_json(local_stack, {**fields, "message": "changed my mind"}, **{"Idempotency-Key": key})
 
     assert assert_receipt(second, 200) == assert_receipt(first, 201)
+    assert assert_receipt(corrected, 201) != assert_receipt(first, 201)
 
 
 def test_same_phone_name_interest_and_message_is_a_duplicate_200(local_stack: RunningStack) -> None:
@@ -209,8 +214,8 @@ def test_multipart_without_boundary_is_400(local_stack: RunningStack) -> None:
     assert_error(response, 400)
 
 
-def test_body_larger_than_8_kib_is_413(local_stack: RunningStack) -> None:
-    response = post_json(local_stack, valid_fields(message="x" * (9 * 1024)))
+def test_body_larger_than_32_kib_is_413(local_stack: RunningStack) -> None:
+    response = post_json(local_stack, valid_fields(message="x" * (33 * 1024)))
 
     assert response.status == 413
 

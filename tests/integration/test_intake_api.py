@@ -135,23 +135,60 @@ def test_given_a_duplicate_then_it_is_recognised_in_one_dynamodb_call() -> None:
 # --- duplicates: 200 with the same id -----------------------------------------------------------
 
 
-def test_given_the_same_idempotency_key_header_then_200_with_the_same_id_and_nothing_new_stored(
+def test_given_the_same_idempotency_key_and_content_a_day_later_then_200_with_the_same_id(
     dynamodb: Any, moto_aws: Provisioned
 ) -> None:
+    from datetime import UTC, datetime, timedelta
+
     first = invoke(json_event(VALID, Idempotency_Key="form-abc_123"))
-    retry = invoke(json_event({**VALID, "message": "changed my mind"}, Idempotency_Key="form-abc_123"))
+    # Past the content fingerprint's 10 minutes: only the key can tell this retry from a new request.
+    with mock.patch("callbacks.intake.datetime") as clock:
+        clock.now.return_value = datetime.now(UTC) + timedelta(hours=23)
+        retry = invoke(json_event(VALID, Idempotency_Key="form-abc_123"))
 
     assert (first.status, retry.status) == (201, 200)
     assert retry.json()["id"] == first.json()["id"]
     assert len(stored(dynamodb, moto_aws.table_name)) == 1
 
 
+def test_given_the_same_idempotency_key_with_a_corrected_phone_then_the_correction_is_a_new_request(
+    dynamodb: Any, moto_aws: Provisioned
+) -> None:
+    first = invoke(json_event({**VALID, "phone": "(662) 377-6209"}, Idempotency_Key="form-abc_123"))
+    corrected = invoke(json_event(VALID, Idempotency_Key="form-abc_123"))
+
+    assert (first.status, corrected.status) == (201, 201)
+    assert corrected.json()["id"] != first.json()["id"]
+    phones = sorted(item["phone"]["S"] for item in stored(dynamodb, moto_aws.table_name))
+    assert phones == ["+16623776209", "+16623776290"]
+
+
+def test_given_the_same_key_with_only_the_email_corrected_then_it_is_stored_though_the_fingerprint_matches(
+    dynamodb: Any, moto_aws: Provisioned
+) -> None:
+    invoke(json_event({**VALID, "email": "jane@exmaple.com"}, Idempotency_Key="form-9"))
+    corrected = invoke(json_event(VALID, Idempotency_Key="form-9"))
+
+    assert corrected.status == 201
+    emails = sorted(item["email"]["S"] for item in stored(dynamodb, moto_aws.table_name))
+    assert emails == ["jane@example.com", "jane@exmaple.com"]
+
+
+def test_given_two_tabs_with_different_keys_and_the_same_content_then_the_second_is_a_duplicate() -> None:
+    first = invoke(json_event(VALID, Idempotency_Key="tab-1"))
+    second = invoke(json_event(VALID, Idempotency_Key="tab-2"))
+
+    assert (second.status, second.json()["id"]) == (200, first.json()["id"])
+
+
 def test_given_the_same_idempotency_key_as_a_form_field_then_200_with_the_same_id() -> None:
     first = invoke(form_event({**VALID, "idempotency_key": "k1"}, accept="application/json"))
-    retry = invoke(multipart_event({**VALID, "message": "other", "idempotency_key": "k1"}))
+    retry = invoke(multipart_event({**VALID, "idempotency_key": "k1"}))
+    changed = invoke(multipart_event({**VALID, "message": "other", "idempotency_key": "k1"}))
 
-    assert (first.status, retry.status) == (201, 200)
+    assert (first.status, retry.status, changed.status) == (201, 200, 201)
     assert retry.json()["id"] == first.json()["id"]
+    assert changed.json()["id"] != first.json()["id"]
 
 
 def test_given_the_same_phone_name_interest_and_message_without_a_key_then_a_duplicate(
@@ -324,8 +361,8 @@ def test_given_undecodable_base64_then_400() -> None:
 
 
 @pytest.mark.parametrize("base64_encoded", [False, True])
-def test_given_a_body_over_8_kib_then_413_and_nothing_parsed(base64_encoded: bool) -> None:
-    body = json.dumps({**VALID, "message": "a" * 9000})
+def test_given_a_body_over_32_kib_then_413_and_nothing_parsed(base64_encoded: bool) -> None:
+    body = json.dumps({**VALID, "message": "a" * 33000})
 
     answer = invoke(post_event(body, "application/json", base64_encoded=base64_encoded))
 
@@ -334,9 +371,9 @@ def test_given_a_body_over_8_kib_then_413_and_nothing_parsed(base64_encoded: boo
     assert answer.headers["access-control-allow-origin"] == ALLOWED_ORIGIN
 
 
-def test_given_a_body_of_exactly_8_kib_then_it_is_read() -> None:
+def test_given_a_body_of_exactly_32_kib_then_it_is_read() -> None:
     body = json.dumps({**VALID, "message": ""})
-    body = body[:-1] + " " * (8 * 1024 - len(body)) + "}"
+    body = body[:-1] + " " * (32 * 1024 - len(body)) + "}"
 
     assert invoke(post_event(body, "application/json")).status == 201
 
@@ -510,13 +547,14 @@ def test_given_a_multipart_body_base64_encoded_by_api_gateway_then_it_is_decoded
 @pytest.mark.parametrize("header", ["idempotency-key", "IDEMPOTENCY-KEY"])
 def test_given_the_idempotency_key_header_in_any_case_then_it_is_honoured(header: str) -> None:
     # HTTP/2 browsers send header names in lower case, and API Gateway passes them on as sent.
-    def event(message: str) -> dict[str, Any]:
-        built = json_event({**VALID, "message": message})
+    def event(email: str) -> dict[str, Any]:
+        built = json_event({**VALID, "email": email})
         built["headers"][header] = "form-7"
         built["multiValueHeaders"][header] = ["form-7"]
         return built
 
-    first, retry = invoke(event("first")), invoke(event("second"))
+    # Only the key, if read, makes an email correction within the fingerprint's window a new request.
+    first, corrected = invoke(event("jane@exmaple.com")), invoke(event("jane@example.com"))
 
-    assert (first.status, retry.status) == (201, 200)
-    assert retry.json()["id"] == first.json()["id"]
+    assert (first.status, corrected.status) == (201, 201)
+    assert corrected.json()["id"] != first.json()["id"]

@@ -42,7 +42,7 @@ NEEDLES = [
 
 def _paths(moto_aws: Provisioned) -> list[tuple[str, Any]]:
     bad_phone = {**CANARY, "phone": "662-555-018"}
-    too_big = json.dumps({**CANARY, "message": "canary-message-text " * 500})
+    too_big = json.dumps({**CANARY, "message": "canary-message-text " * 1700})
 
     def storage_down() -> Any:
         boto3.client("dynamodb").delete_table(TableName=moto_aws.table_name)

@@ -21,8 +21,8 @@ from botocore.session import get_session
 from moto.core.models import DEFAULT_ACCOUNT_ID
 from moto.ses.models import ses_backends
 
-from callbacks import aws, mailer, notify, observability, store
-from callbacks.models import ConsentRecord, StoredCallbackRequest
+from callbacks import alerting, aws, mailer, notify, observability, store
+from callbacks.models.record import ConsentRecord, StoredCallbackRequest
 from callbacks.settings import Settings
 from infra.provision import Provisioned
 from tests.integration.helpers import LambdaContext
@@ -93,9 +93,9 @@ def output(capsys: pytest.CaptureFixture[str]) -> Iterator[Callable[[], str]]:
 
 @pytest.fixture(autouse=True)
 def fresh_process() -> Iterator[None]:
-    notify.forget_notified_requests()
+    alerting.forget_recent_alerts()
     yield
-    notify.forget_notified_requests()
+    alerting.forget_recent_alerts()
 
 
 def a_request(number: int = 1, **fields: Any) -> StoredCallbackRequest:
@@ -283,7 +283,7 @@ def test_given_old_record_already_notified_when_a_new_process_gets_it_then_table
     save(a_request())
     records = new_request_records(moto_aws)
     handle(records)
-    notify.forget_notified_requests()  # a new Lambda process
+    alerting.forget_recent_alerts()  # a new Lambda process
     aws_calls.clear()
 
     failed = handle(aged(records, notify.FRESH_SECONDS + 1))
@@ -467,7 +467,7 @@ def test_given_records_that_are_not_new_requests_when_notified_then_nothing_is_s
         for record in stream_records(moto_aws)
         if record["eventName"] != "INSERT" or not record["dynamodb"]["Keys"]["pk"]["S"].startswith("request#")
     ]
-    notify.forget_notified_requests()
+    alerting.forget_recent_alerts()
     aws_calls.clear()
 
     failed = handle(others)
@@ -509,7 +509,7 @@ def test_given_ses_unreachable_when_sending_then_error_names_only_the_failure() 
 
 
 def test_given_many_requests_when_remembered_then_the_oldest_are_forgotten_first() -> None:
-    remembered = notify._Remembered(2)
+    remembered = alerting.RecentIds(2)
     for request_id in ("a", "b", "a", "c"):
         remembered.put(request_id)
 

@@ -10,8 +10,8 @@ import pytest
 from botocore.exceptions import ClientError
 
 from callbacks import aws, store
-from callbacks.models import CallbackRequestIn
-from callbacks.requests import Arrival, dedupe_keys, stored_record
+from callbacks.models.form import CallbackRequestIn
+from callbacks.registration import Arrival, dedupe_keys, stored_record
 from callbacks.settings import get_settings
 
 REQUEST = CallbackRequestIn.model_validate({"name": "Jane Doe", "phone": "662-377-6290", "consent": True})
@@ -54,6 +54,16 @@ def test_given_two_copies_racing_when_the_first_try_conflicts_then_the_retry_fin
 
     assert outcome == store.SaveOutcome(request_id="winner", created=False)
     assert write.call_count == 2
+
+
+def test_given_our_own_first_try_landed_then_a_retry_meeting_its_markers_is_stored_not_a_duplicate() -> None:
+    # A try whose answer was lost (a read timeout) may have written; the SDK's retry then meets
+    # markers that point at this very request: it is a new request, answered 201.
+    answers = [cancelled("ConditionalCheckFailed", "ConditionalCheckFailed", "None", earlier_id="new-id")]
+    with mock.patch.object(aws.dynamodb(), "transact_write_items", side_effect=answers):
+        outcome = save()
+
+    assert outcome == store.SaveOutcome(request_id="new-id", created=True)
 
 
 def test_given_conflicts_that_do_not_clear_then_storage_is_unavailable() -> None:

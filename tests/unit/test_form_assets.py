@@ -11,18 +11,16 @@ from pathlib import Path
 
 import pytest
 
-from callbacks.models import (
-    BEST_TIME_LABELS,
+from callbacks.mailer import BEST_TIME_LABELS, INTEREST_LABELS
+from callbacks.models.choices import BestTime, Interest
+from callbacks.models.form import (
     CONSENT_TEXT,
     EMAIL_MAX,
     FIELD_MESSAGES,
-    INTEREST_LABELS,
     MESSAGE_MAX,
     NAME_MAX,
     REQUIRED_MESSAGES,
-    BestTime,
     CallbackRequestIn,
-    Interest,
 )
 from infra.local.server import assemble_page
 

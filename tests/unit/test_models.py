@@ -7,7 +7,8 @@ from typing import Any
 import pytest
 from pydantic import ValidationError
 
-from callbacks.models import CallbackRequestIn, field_problems
+from callbacks.models.api import field_problems
+from callbacks.models.form import CallbackRequestIn
 
 BASE: dict[str, Any] = {"name": "Jane Doe", "phone": "(662) 377-6290", "consent": True}
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from callbacks.intake import openapi_document
+from infra.tools.openapi import openapi_document
 
 COMMITTED = Path(__file__).resolve().parents[2] / "infra" / "openapi.json"
 

@@ -10,17 +10,17 @@ from zoneinfo import ZoneInfoNotFoundError
 import pytest
 
 from callbacks import mailer
-from callbacks.mailer import StaffAlert, office_time, readable_phone, received_at, render_staff_alert
-from callbacks.models import (
+from callbacks.mailer import (
     BEST_TIME_LABELS,
     INTEREST_LABELS,
-    MESSAGE_MAX,
-    BestTime,
-    CallbackRequestIn,
-    ConsentRecord,
-    Interest,
-    StoredCallbackRequest,
+    StaffAlert,
+    office_time,
+    readable_phone,
+    render_staff_alert,
 )
+from callbacks.models.choices import BestTime, Interest
+from callbacks.models.form import MESSAGE_MAX, CallbackRequestIn
+from callbacks.models.record import ConsentRecord, StoredCallbackRequest, parse_timestamp
 from callbacks.settings import Settings
 
 REQUEST_ID = "3f2a9c1e-7b4d-4e8a-9c0f-1a2b3c4d5e6f"
@@ -225,7 +225,7 @@ def test_given_details_enabled_when_rendered_then_everything_staff_need_is_in_bo
     ],
 )
 def test_given_utc_creation_time_when_shown_then_it_is_tupelo_time(created_at: str, shown: str) -> None:
-    assert office_time(received_at(created_at)) == shown
+    assert office_time(parse_timestamp(created_at)) == shown
 
 
 def test_given_no_time_zone_database_when_shown_then_time_is_utc_rather_than_no_alert(
@@ -236,7 +236,7 @@ def test_given_no_time_zone_database_when_shown_then_time_is_utc_rather_than_no_
 
     monkeypatch.setattr(mailer, "ZoneInfo", missing)
 
-    assert office_time(received_at("2026-07-01T15:00:00Z")) == "Wed, Jul 1, 2026 at 3:00 PM UTC"
+    assert office_time(parse_timestamp("2026-07-01T15:00:00Z")) == "Wed, Jul 1, 2026 at 3:00 PM UTC"
 
 
 @pytest.mark.parametrize(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from callbacks.models import FieldProblem
+from callbacks.models.api import FieldProblem
 from callbacks.web import error_page, prefers_html
 
 

@@ -1,4 +1,4 @@
-"""Taking a call-back request in: from a validated form to a stored record, once.
+"""Registering a call-back request: from a validated form to a stored record, once.
 
 This is the logic the intake entry point calls. It never sees the HTTP event or the
 environment: the caller passes what the visitor sent and where it came from.
@@ -12,7 +12,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from callbacks import store
-from callbacks.models import CallbackRequestIn, ConsentRecord, StoredCallbackRequest
+from callbacks.models.form import CallbackRequestIn
+from callbacks.models.record import ConsentRecord, StoredCallbackRequest, utc_timestamp
 from callbacks.settings import Settings
 
 # The same phone, name, interest and message within this window is a double submission.
@@ -35,6 +36,15 @@ class Arrival:
     received_at: datetime
 
 
+@dataclass(frozen=True)
+class Registration:
+    """What became of a request: stored anew, found as a repeat, or caught by a spam layer."""
+
+    request_id: str
+    created: bool
+    caught_by: str | None = None
+
+
 def new_request_id() -> str:
     return str(uuid.uuid4())
 
@@ -49,20 +59,30 @@ def content_fingerprint(request: CallbackRequestIn) -> str:
     return _digest(request.phone, " ".join(request.name.casefold().split()), request.interest.value, message)
 
 
+def content_digest(request: CallbackRequestIn) -> str:
+    """Everything the record keeps of what the visitor sent: an idempotency key names one content."""
+    return hashlib.sha256(request.model_dump_json(include=_STORED_FIELDS).encode("utf-8")).hexdigest()
+
+
 def dedupe_keys(request: CallbackRequestIn, idempotency_key: str | None) -> list[store.DedupeKey]:
     keys = []
     key = idempotency_key or request.idempotency_key
-    if key:
-        keys.append(store.DedupeKey("idempotency", _digest(key), IDEMPOTENCY_WINDOW_SECONDS))
-    keys.append(store.DedupeKey("fingerprint", content_fingerprint(request), DUPLICATE_WINDOW_SECONDS))
+    key_hash = _digest(key) if key else None
+    content = content_digest(request)
+    if key_hash:
+        keys.append(store.DedupeKey("idempotency", key_hash, IDEMPOTENCY_WINDOW_SECONDS, content, key_hash))
+    keys.append(
+        store.DedupeKey(
+            "fingerprint", content_fingerprint(request), DUPLICATE_WINDOW_SECONDS, content, key_hash
+        )
+    )
     return keys
 
 
 def stored_record(
     request: CallbackRequestIn, request_id: str, arrival: Arrival, settings: Settings
 ) -> StoredCallbackRequest:
-    received = arrival.received_at.astimezone(UTC)
-    created_at = received.isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    created_at = utc_timestamp(arrival.received_at)
     return StoredCallbackRequest(
         id=request_id,
         created_at=created_at,
@@ -70,16 +90,20 @@ def stored_record(
         consent=ConsentRecord(
             agreed_at=created_at, source_url=request.source_url, ip_address=arrival.ip_address
         ),
-        expires_at=int(received.timestamp()) + settings.retention_days * 86400,
+        expires_at=int(arrival.received_at.astimezone(UTC).timestamp()) + settings.retention_days * 86400,
         correlation_id=arrival.correlation_id,
     )
 
 
 def register_callback_request(
     request: CallbackRequestIn, idempotency_key: str | None, arrival: Arrival, settings: Settings
-) -> store.SaveOutcome:
+) -> Registration:
     """Store a new request, or find the one it repeats; one DynamoDB call either way."""
+    if request.is_spam:
+        # Caught by the honeypot: a bot gets a receipt like anyone else's, and nothing is stored.
+        return Registration(request_id=new_request_id(), created=True, caught_by="honeypot")
     record = stored_record(request, new_request_id(), arrival, settings)
-    return store.save_new_request(
+    saved = store.save_new_request(
         record, dedupe_keys(request, idempotency_key), now=int(arrival.received_at.timestamp())
     )
+    return Registration(request_id=saved.request_id, created=saved.created)

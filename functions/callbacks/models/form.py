@@ -1,4 +1,4 @@
-"""The call-back request as the website sends it, as the API answers, and as it is stored.
+"""The call-back request as the website's form sends it: the form contract.
 
 Every rule of the HTTP contract's field table lives here, with the words a visitor reads when a
 value breaks it. Validators raise ``PydanticCustomError`` so that the message is ours, never a
@@ -9,8 +9,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from enum import StrEnum
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 
 import phonenumbers
 from email_validator import EmailNotValidError, validate_email
@@ -22,7 +21,9 @@ from pydantic import (
     field_validator,
     model_validator,
 )
-from pydantic_core import ErrorDetails, PydanticCustomError
+from pydantic_core import PydanticCustomError
+
+from callbacks.models.choices import BestTime, Interest
 
 CONSENT_TEXT = (
     "I agree that Accent Plastic & Reconstructive Surgery may call me back at this number about my request."
@@ -34,43 +35,14 @@ EMAIL_MAX = 254
 MESSAGE_MAX = 1000
 SOURCE_URL_MAX = 2048
 CONSENT_TRUE = frozenset({"on", "true", "yes", "1"})
-IDEMPOTENCY_KEY_PATTERN = re.compile(r"[A-Za-z0-9_-]{1,128}")
+# One per rendered form: the Idempotency-Key header and the idempotency_key field share it.
+IDEMPOTENCY_KEY_REGEX = r"^[A-Za-z0-9_-]{1,128}$"
+_IDEMPOTENCY_KEY = re.compile(IDEMPOTENCY_KEY_REGEX)
 _NAME_PUNCTUATION = frozenset(" .'-")
 # Phones type a right single quotation mark for an apostrophe (O’Brien): read it as one.
 _APOSTROPHES = str.maketrans({"’": "'", "ʼ": "'"})
 _NANP_REGIONS = frozenset({"US", "CA"})
 
-
-class BestTime(StrEnum):
-    MORNING = "morning"
-    AFTERNOON = "afternoon"
-    EVENING = "evening"
-    ANYTIME = "anytime"
-
-
-class Interest(StrEnum):
-    FRACTIONAL_CO2_LASER = "fractional-co2-laser"
-    WRINKLES_FINE_LINES = "wrinkles-fine-lines"
-    SUN_SPOTS_DISCOLORATION = "sun-spots-discoloration"
-    SCARS_BURNS = "scars-burns"
-    STRETCH_MARKS = "stretch-marks"
-    OTHER = "other"
-
-
-BEST_TIME_LABELS = {
-    BestTime.MORNING: "Morning (8 am - noon)",
-    BestTime.AFTERNOON: "Afternoon (noon - 5 pm)",
-    BestTime.EVENING: "Evening (5 pm - 7 pm)",
-    BestTime.ANYTIME: "Any time",
-}
-INTEREST_LABELS = {
-    Interest.FRACTIONAL_CO2_LASER: "Fractional CO2 laser resurfacing",
-    Interest.WRINKLES_FINE_LINES: "Wrinkles and fine lines",
-    Interest.SUN_SPOTS_DISCOLORATION: "Sun spots and discoloration",
-    Interest.SCARS_BURNS: "Scars and burns",
-    Interest.STRETCH_MARKS: "Stretch marks",
-    Interest.OTHER: "Something else",
-}
 
 # What a visitor reads when a field is missing or of the wrong kind altogether.
 REQUIRED_MESSAGES = {
@@ -90,19 +62,6 @@ FIELD_MESSAGES = {
     "source_url": "The page address sent with the form is not a valid web address.",
     "website": "This field must be left empty.",
     "idempotency_key": "The form's request key is not valid; please reload the page and try again.",
-}
-FIELD_LABELS = {
-    "name": "Name",
-    "phone": "Phone",
-    "email": "Email",
-    "best_time": "Best time to call",
-    "interest": "Interested in",
-    "message": "Message",
-    "consent": "Consent",
-    "source_url": "Page",
-    "website": "Website",
-    "idempotency_key": "Request key",
-    "body": "Request",
 }
 
 
@@ -266,86 +225,6 @@ class CallbackRequestIn(BaseModel):
         text = _optional_text(value, "idempotency_key")
         if text is None:
             return None
-        if not IDEMPOTENCY_KEY_PATTERN.fullmatch(text):
+        if not _IDEMPOTENCY_KEY.match(text):
             raise _problem(FIELD_MESSAGES["idempotency_key"])
         return text
-
-
-class CallbackRequestReceipt(BaseModel):
-    """The answer to a stored or duplicate request: the same id for the same request."""
-
-    id: str
-    status: Literal["received"] = "received"
-
-
-class FieldProblem(BaseModel):
-    field: str
-    message: str
-
-
-class ErrorBody(BaseModel):
-    """Every error the API answers with: a code for programs, a sentence for people."""
-
-    error: str
-    message: str
-    errors: list[FieldProblem] = []
-
-
-def field_problems(errors: list[ErrorDetails] | list[dict[str, Any]]) -> list[FieldProblem]:
-    """Turn validation errors into one readable problem per field, in the form's order."""
-    found: dict[str, str] = {}
-    for error in errors:
-        # ("body", "phone") for a body field, ("header", "Idempotency-Key") for the header.
-        loc = [
-            part for part in error.get("loc", ()) if isinstance(part, str) and part not in ("body", "header")
-        ]
-        field = loc[0].lower().replace("-", "_") if loc else "body"
-        if field in found:
-            continue
-        if error.get("type") == "field_invalid":
-            found[field] = str(error.get("msg"))
-        elif error.get("type") == "missing" and field in REQUIRED_MESSAGES:
-            found[field] = REQUIRED_MESSAGES[field]
-        else:
-            found[field] = FIELD_MESSAGES.get(field, "This value is not valid.")
-    order = list(FIELD_MESSAGES)
-    return [
-        FieldProblem(field=field, message=message)
-        for field, message in sorted(
-            found.items(), key=lambda kv: order.index(kv[0]) if kv[0] in order else -1
-        )
-    ]
-
-
-class ConsentRecord(BaseModel):
-    """What the visitor agreed to, when, on which page and from which address."""
-
-    model_config = ConfigDict(frozen=True)
-
-    text: str = CONSENT_TEXT
-    version: str = CONSENT_VERSION
-    agreed_at: str
-    source_url: str | None = None
-    ip_address: str | None = None
-
-
-class StoredCallbackRequest(BaseModel):
-    """One call-back request as stored in the table and read back by the notifier."""
-
-    model_config = ConfigDict(frozen=True)
-
-    id: str
-    created_at: str
-    status: Literal["new", "contacted"] = "new"
-    name: str
-    phone: str
-    email: str | None = None
-    best_time: BestTime
-    interest: Interest
-    message: str | None = None
-    source_url: str | None = None
-    consent: ConsentRecord
-    expires_at: int
-    correlation_id: str | None = None
-    notified_at: str | None = None
-    ses_message_id: str | None = None
