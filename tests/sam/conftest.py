@@ -36,6 +36,7 @@ ARCH = {"x86_64": "x86_64", "amd64": "x86_64", "aarch64": "arm64", "arm64": "arm
     platform.machine().lower()
 ]
 MOTO_PORT = 5000  # the port infra/sam/env-vars.json names (host.docker.internal:5000)
+SAM_API_PORT = 3001  # make sam-local's start-api, as the README's curl lines name it
 LOCK_WAIT_S = 600.0
 STARTUP_TIMEOUT_S = 90.0
 STOP_TIMEOUT_S = 30.0
@@ -207,18 +208,6 @@ class LocalAws:
         return messages
 
 
-def start_local_aws(log: Path, api_port: int) -> tuple[Background, LocalAws]:
-    """The local stack with moto on the bridge's own address, as `make sam-local` starts it."""
-    bridge = run([str(ENGINE), "bridge"], 30, "bridge address", timed=False).stdout.strip()
-    assert bridge, "no address on Docker's default bridge"
-    args = ["--moto-host", bridge, "--moto-port", str(MOTO_PORT), "--api-port", str(api_port)]
-    started = time.monotonic()
-    stack = Background([str(PYTHON), "-m", "infra.local", *args], log).start()
-    stack.wait_for_output("local stack up")
-    TIMINGS["local AWS (python -m infra.local) up"] = time.monotonic() - started
-    return stack, LocalAws(f"http://{bridge}:{MOTO_PORT}")
-
-
 def sam_containers() -> list[str]:
     """The ids of SAM CLI's function containers still running."""
     done = run(
@@ -286,17 +275,38 @@ def lambda_image(engine: None) -> None:
 
 
 @pytest.fixture(scope="session")
-def sam_built(lambda_image: None) -> None:
-    """`sam build` for this machine's architecture, as `make sam-local` runs it."""
-    python_dir = Path(
-        run([str(ROOT / "infra" / "tools" / "find-python")], 30, "find python", timed=False).stdout.strip()
-    ).parent
-    run(
-        [str(SAM), "build", "--template", "template.yaml", "--parameter-overrides", f"Architecture={ARCH}"],
-        600,
-        "sam build",
-        env=developer_env(PATH=f"{python_dir}:{os.environ['PATH']}"),
-    )
+def sam_local(lambda_image: None, tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalAws]:
+    """`make sam-local` as the README says (sam build, the local AWS, start-api on :3001).
+
+    Its local stack's own API goes on a free port (the README's lines do not name it). Stopped at
+    the end with SIGINT, as Ctrl-C would, and then none of SAM CLI's containers may be left.
+    """
+    if port_answers(SAM_API_PORT):
+        pytest.fail(f"port {SAM_API_PORT} (the README's sam local start-api) is taken on this machine")
+    started = time.monotonic()
+    session = Background(
+        "make sam-local",
+        tmp_path_factory.mktemp("sam-local") / "make-sam-local.log",
+        env=developer_env(LOCAL_API_PORT=str(free_port())),
+    ).start()
+    session.wait_for_output("sam local start-api on", timeout=900)
+    session.wait_for_port(SAM_API_PORT)
+    TIMINGS["make sam-local: up (sam build, local AWS, start-api)"] = time.monotonic() - started
+    bridge = run([str(ENGINE), "bridge"], 30, "bridge address", timed=False).stdout.strip()
+    yield LocalAws(f"http://{bridge}:{MOTO_PORT}")
+    session.stop(signal.SIGINT)
+    assert sam_containers() == [], "make sam-local left SAM CLI's containers running after Ctrl-C"
+
+
+@pytest.fixture(scope="module")
+def local_aws(sam_local: LocalAws) -> LocalAws:
+    """make sam-local's local AWS with an empty table, as a fresh `make sam-local` has it."""
+    table = ENV_VARS["IntakeFunction"]["TABLE_NAME"]
+    client = sam_local.client("dynamodb")
+    for page in client.get_paginator("scan").paginate(TableName=table, ProjectionExpression="pk"):
+        for item in page["Items"]:
+            client.delete_item(TableName=table, Key={"pk": item["pk"]})
+    return sam_local
 
 
 def pytest_terminal_summary(terminalreporter: Any) -> None:

@@ -9,31 +9,18 @@ from __future__ import annotations
 import json
 import re
 import shlex
-import signal
-import time
-from collections.abc import Iterator
-from dataclasses import dataclass
-
-import pytest
+from concurrent.futures import ThreadPoolExecutor
 
 from tests.sam.conftest import (
     ENV_VARS,
-    MOTO_PORT,
     ROOT,
-    TIMINGS,
-    Background,
     LocalAws,
-    developer_env,
-    free_port,
     load_event,
-    port_answers,
     run,
-    sam_containers,
     wait_for,
 )
 
 SECTION = "## Testing with the SAM CLI"
-SAM_API_PORT = 3001  # the port the README's curl lines name (make sam-local's default)
 PAGE_ORIGIN = "http://localhost:3000"  # the origin the README's curl lines send, allowed by the env-vars file
 STREAM_REQUEST_ID = load_event("stream-insert")["Records"][0]["dynamodb"]["NewImage"]["id"]["S"]
 EMAIL_DEADLINE_S = 20.0
@@ -57,42 +44,20 @@ def readme_commands() -> list[str]:
 def test_the_readme_section_has_the_commands_this_module_runs() -> None:
     commands = readme_commands()
     assert "make sam-local" in commands
-    events = [shlex.split(c)[shlex.split(c).index("-e") + 1] for c in commands if " local invoke " in c]
+    events = [event_of(command) for command in commands if " local invoke " in command]
     assert events == [
-        "infra/events/post-json.json",
-        "infra/events/post-form.json",
-        "infra/events/post-multipart.json",
-        "infra/events/preflight.json",
-        "infra/events/stream-insert.json",
+        "post-json.json",
+        "post-form.json",
+        "post-multipart.json",
+        "preflight.json",
+        "stream-insert.json",
     ]
     assert sum(c.startswith("curl ") for c in commands) == 2
 
 
-@dataclass(frozen=True)
-class SamLocal:
-    aws: LocalAws
-
-
-@pytest.fixture(scope="module")
-def sam_local(lambda_image: None, tmp_path_factory: pytest.TempPathFactory) -> Iterator[SamLocal]:
-    """`make sam-local` as the README says, its local stack's own API on a free port."""
-    if port_answers(SAM_API_PORT):
-        pytest.fail(f"port {SAM_API_PORT} (the README's sam local start-api) is taken on this machine")
-    started = time.monotonic()
-    session = Background(
-        "make sam-local",
-        tmp_path_factory.mktemp("sam-local") / "make-sam-local.log",
-        env=developer_env(LOCAL_API_PORT=str(free_port())),
-    ).start()
-    session.wait_for_output("sam local start-api on", timeout=600)
-    session.wait_for_port(SAM_API_PORT)
-    TIMINGS["make sam-local: ready (engine and image already here)"] = time.monotonic() - started
-    bridge = run(
-        [str(ROOT / "infra" / "sam" / "engine.sh"), "bridge"], 30, "bridge address", timed=False
-    ).stdout.strip()
-    yield SamLocal(LocalAws(f"http://{bridge}:{MOTO_PORT}"))
-    session.stop(signal.SIGINT)  # Ctrl-C, as the README says
-    assert sam_containers() == [], "make sam-local left SAM CLI's containers running"
+def event_of(command: str) -> str:
+    words = shlex.split(command)
+    return words[words.index("-e") + 1].removeprefix("infra/events/")
 
 
 def sam_answer(stdout: str) -> dict[str, object]:
@@ -118,15 +83,20 @@ def emails_about(aws: LocalAws, request_id: str) -> list[dict[str, object]]:
     return [email for email in aws.emails() if request_id[:8].upper() in str(email["subject"])]
 
 
-def test_readme_sam_local_invoke_lines_answer_as_the_readme_says(sam_local: SamLocal) -> None:
-    aws = sam_local.aws
-    answers: dict[str, dict[str, object]] = {}
-    for command in readme_commands():
-        if " local invoke " not in command:
-            continue
-        event = shlex.split(command)[shlex.split(command).index("-e") + 1].removeprefix("infra/events/")
-        done = run(command, 300, f"README: sam local invoke ... {event}", shell=True)
-        answers[event] = sam_answer(done.stdout)
+def test_readme_sam_local_invoke_lines_answer_as_the_readme_says(local_aws: LocalAws) -> None:
+    aws = local_aws
+    invokes = {event_of(command): command for command in readme_commands() if " local invoke " in command}
+
+    def invoke(event: str) -> dict[str, object]:
+        return sam_answer(
+            run(invokes[event], 300, f"README: sam local invoke ... {event}", shell=True).stdout
+        )
+
+    emails_before = len(emails_about(aws, STREAM_REQUEST_ID))
+    # The JSON post first; the others repeat its request (or need nothing of it), so they may overlap.
+    answers = {"post-json.json": invoke("post-json.json")}
+    with ThreadPoolExecutor(max_workers=len(invokes)) as pool:
+        answers.update(zip(list(invokes)[1:], pool.map(invoke, list(invokes)[1:]), strict=True))
 
     stored = answers["post-json.json"]
     assert stored["statusCode"] == 201, stored
@@ -148,11 +118,13 @@ def test_readme_sam_local_invoke_lines_answer_as_the_readme_says(sam_local: SamL
     ]
 
     assert answers["stream-insert.json"] == {"batchItemFailures": []}
-    assert len(emails_about(aws, STREAM_REQUEST_ID)) == 1, "the stream sample's email is not in moto's SES"
+    assert len(emails_about(aws, STREAM_REQUEST_ID)) == emails_before + 1, (
+        "no stream sample's email in moto's SES"
+    )
 
 
-def test_readme_curl_lines_reach_sam_local_start_api(sam_local: SamLocal) -> None:
-    aws = sam_local.aws
+def test_readme_curl_lines_reach_sam_local_start_api(local_aws: LocalAws) -> None:
+    aws = local_aws
     post, preflight = (c for c in readme_commands() if c.startswith("curl "))
 
     status, headers, body = http_answer(
