@@ -105,3 +105,21 @@ def test_the_stream_sample_is_a_new_stored_request() -> None:
     request = store.request_from_image(image)
     assert store.REQUEST_PREFIX + request.id == record["dynamodb"]["Keys"]["pk"]["S"]
     assert store.request_item(request) == record["dynamodb"]["NewImage"]
+
+
+def test_the_local_stack_gives_the_functions_its_moto_not_the_templates_empty_endpoint() -> None:
+    from infra.local.stack import StackConfig, function_environment
+
+    environment = function_environment(StackConfig(moto_host="172.17.0.1", moto_port=5000))
+    assert environment["AWS_ENDPOINT_URL"] == "http://172.17.0.1:5000"
+
+
+@pytest.mark.parametrize("address", ["0.0.0.0", "::"])
+def test_the_local_stacks_moto_never_listens_on_every_network(
+    address: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from infra.local.cli import parse_args
+
+    with pytest.raises(SystemExit):
+        parse_args(["--moto-host", address])
+    assert "--moto-host" in capsys.readouterr().err
