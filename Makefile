@@ -14,7 +14,7 @@ MOTO_PORT ?= 5000
 
 .PHONY: help
 help: ## List the commands
-	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
+	@grep -hE '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -37,11 +37,20 @@ run: install ## Start the whole system locally: moto, the API on :3000, the stre
 	$(BIN)/python -m infra.local --api-port $(API_PORT) --moto-port $(MOTO_PORT)
 
 .PHONY: test
-test: lint unit-test ## Lint, then run every test (unit, integration, infra, e2e, browser)
-
-.PHONY: unit-test
-unit-test: install
+test: lint install ## Lint, then every test in one run (unit, infra, integration, e2e with the browser)
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+.PHONY: unit
+unit: install ## Unit tests and template.yaml's promises: no AWS, no network (tests/unit, tests/infra)
+	$(BIN)/python -m pytest tests/unit tests/infra $(PYTEST_ARGS)
+
+.PHONY: integration
+integration: install ## The handlers against moto in-process, the HTTP contract's scenarios (tests/integration)
+	$(BIN)/python -m pytest tests/integration $(PYTEST_ARGS)
+
+.PHONY: e2e
+e2e: install ## The local stack over real HTTP, and the form in headless Chromium (tests/e2e)
+	$(BIN)/python -m pytest tests/e2e $(PYTEST_ARGS)
 
 .PHONY: lint
 lint: install $(SAM_VENV)/.installed ## ruff, mypy --strict, cfn-lint, sam validate --lint

@@ -1,4 +1,4 @@
-"""Shared fixtures: settings from a clean environment, and moto built from template.yaml."""
+"""Shared fixtures: settings from a clean environment, moto built from template.yaml, no network."""
 
 from __future__ import annotations
 
@@ -10,12 +10,16 @@ from typing import Any
 import boto3
 import pytest
 from moto import mock_aws
+from pytest_socket import disable_socket, enable_socket
 
-from callbacks import aws
+from callbacks import aws, signing
 from callbacks.settings import get_settings
 from infra.provision import Provisioned, provision
 
-EVENTS = Path(__file__).resolve().parent.parent / "infra" / "events"
+TESTS = Path(__file__).resolve().parent
+EVENTS = TESTS.parent / "infra" / "events"
+# Unit tests talk to nothing; integration tests reach AWS only through moto in-process.
+OFFLINE_SUITES = frozenset({"unit", "integration"})
 TEST_ENV = {
     "AWS_DEFAULT_REGION": "us-east-1",
     "AWS_ACCESS_KEY_ID": "testing",
@@ -32,34 +36,61 @@ TEST_ENV = {
     "POWERTOOLS_SERVICE_NAME": "callback-requests",
     "POWERTOOLS_METRICS_NAMESPACE": "CallbackRequests",
     "POWERTOOLS_DEV": "false",
+    "SIGNING_SECRET_PARAMETER": "/callback-requests-test/signing-secret",
 }
+SIGNING_SECRET = "test-signing-secret-0123456789abcdef"
+
+
+@pytest.fixture(autouse=True)
+def _no_network(request: pytest.FixtureRequest) -> Iterator[None]:
+    offline = request.path.relative_to(TESTS).parts[0] in OFFLINE_SUITES
+    if offline:
+        disable_socket(allow_unix_socket=True)
+    yield
+    if offline:
+        enable_socket()
 
 
 @pytest.fixture(autouse=True)
 def environment(monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, str]]:
     """Every test starts from the same settings and fresh clients."""
-    for name in ("AWS_ENDPOINT_URL", "AWS_PROFILE", "AWS_ENDPOINT_URL_DYNAMODB", "AWS_ENDPOINT_URL_SESV2"):
+    for name in (
+        "AWS_ENDPOINT_URL",
+        "AWS_PROFILE",
+        "AWS_ENDPOINT_URL_DYNAMODB",
+        "AWS_ENDPOINT_URL_SESV2",
+        "MIN_FILL_SECONDS",
+        "ADDRESS_HOURLY_CAP",
+        "PHONE_DAILY_CAP",
+        "TURNSTILE_SECRET_PARAMETER",
+    ):
         monkeypatch.delenv(name, raising=False)
     for name, value in TEST_ENV.items():
         monkeypatch.setenv(name, value)
     get_settings.cache_clear()
     aws.reset_clients()
+    signing.forget_keys()
     yield TEST_ENV
     get_settings.cache_clear()
     aws.reset_clients()
+    signing.forget_keys()
 
 
 @pytest.fixture
 def moto_aws(environment: dict[str, str]) -> Iterator[Provisioned]:
     """moto in-process, with template.yaml's table, queue, identity and configuration set."""
     with mock_aws():
-        yield provision(
+        provisioned = provision(
             boto3.session.Session(),
             table_name=environment["TABLE_NAME"],
             queue_name="staff-alert-dlq",
             sender_email=environment["SENDER_EMAIL"],
             configuration_set=environment["SES_CONFIGURATION_SET"],
         )
+        boto3.client("ssm").put_parameter(
+            Name=environment["SIGNING_SECRET_PARAMETER"], Value=SIGNING_SECRET, Type="SecureString"
+        )
+        yield provisioned
 
 
 def load_event(name: str) -> dict[str, Any]:

@@ -29,6 +29,11 @@ _CONFIG: dict[str, dict[str, Any]] = {
         "retries": {"mode": "standard", "total_max_attempts": DYNAMODB_ATTEMPTS},
     },
     # botocore's `max_attempts` counts retries only: `total_max_attempts` counts the first try too.
+    "ssm": {
+        "connect_timeout": 1,
+        "read_timeout": 1,
+        "retries": {"mode": "standard", "total_max_attempts": 2},
+    },
     "sesv2": {
         "connect_timeout": 3,
         "read_timeout": 10,
@@ -44,6 +49,19 @@ def _client(service: str) -> Any:
 
     settings = copy.deepcopy(_CONFIG[service])  # botocore rewrites the retries dict it is given
     return boto3.session.Session().client(service, config=Config(**settings))  # type: ignore[call-overload]
+
+
+def ssm_parameter(name: str) -> str:
+    """A SecureString from SSM Parameter Store, through Powertools (cached for five minutes)."""
+    return str(_ssm_provider().get(name, decrypt=True, max_age=300))
+
+
+@cache
+def _ssm_provider() -> Any:
+    # Powertools' parameters module imports boto3: loaded on first use, not at cold start.
+    from aws_lambda_powertools.utilities.parameters import SSMProvider
+
+    return SSMProvider(boto3_client=_client("ssm"))
 
 
 def dynamodb() -> DynamoDBClient:
@@ -71,3 +89,4 @@ def dynamodb_item(values: dict[str, Any]) -> dict[str, Any]:
 def reset_clients() -> None:
     """Forget the clients (tests that switch endpoints or credentials call this)."""
     _client.cache_clear()
+    _ssm_provider.cache_clear()

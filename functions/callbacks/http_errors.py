@@ -13,10 +13,10 @@ from aws_lambda_powertools.event_handler.openapi.exceptions import (
     RequestUnsupportedContentType,
     RequestValidationError,
 )
-from aws_lambda_powertools.metrics import MetricUnit, single_metric
+from aws_lambda_powertools.metrics import MetricUnit
 
 from callbacks.models.api import ErrorBody, FieldProblem, field_problems
-from callbacks.observability import METRICS_NAMESPACE, SERVICE, logger, metrics
+from callbacks.observability import count_by_dimension, logger, metrics
 from callbacks.office import OFFICE_PHONE
 from callbacks.settings import get_settings
 from callbacks.store import StorageUnavailableError
@@ -44,14 +44,7 @@ def error_response(
 
 def count_rejection(reason: str) -> None:
     """One ``CallbackRequestRejected`` by ``reason``, so a wall of foreign origins stands out."""
-    with single_metric(
-        name="CallbackRequestRejected",
-        unit=MetricUnit.Count,
-        value=1,
-        namespace=METRICS_NAMESPACE,
-        default_dimensions={"service": SERVICE},
-    ) as metric:
-        metric.add_dimension(name="reason", value=reason)
+    count_by_dimension("CallbackRequestRejected", "reason", reason)
     logger.info("callback_request_rejected", extra={"reason": reason})
 
 

@@ -24,9 +24,10 @@ from callbacks import http_errors
 from callbacks.http_errors import JSON, MAX_BODY_BYTES, wants_page
 from callbacks.models.api import CallbackRequestReceipt, ErrorBody
 from callbacks.models.form import IDEMPOTENCY_KEY_REGEX, CallbackRequestIn
-from callbacks.observability import logger, metrics
+from callbacks.observability import count_by_dimension, logger, metrics
 from callbacks.registration import Arrival, register_callback_request
 from callbacks.settings import get_settings
+from callbacks.spam import new_render_token
 from callbacks.web import normalized_media_type
 
 router = Router()
@@ -84,7 +85,7 @@ def create_callback_request(
     outcome = register_callback_request(request, idempotency_key, arrival, get_settings())
     if outcome.caught_by:
         # The same answer as a person gets, and nothing stored or sent.
-        metrics.add_metric(name="SpamCaught", unit=MetricUnit.Count, value=1)
+        count_by_dimension("SpamCaught", "layer", outcome.caught_by)
         logger.info("callback_request_spam", extra={"layer": outcome.caught_by})
     elif outcome.created:
         metrics.add_metric(name="CallbackRequestStored", unit=MetricUnit.Count, value=1)
@@ -102,10 +103,11 @@ def _form_script() -> str:
 
 @router.get("/callback-form.js", summary="The embeddable form's script", tags=["Website form"])
 def form_script() -> Response[str]:
+    # Each copy carries a fresh render token; a cached copy's token is older, never too fresh.
     return Response(
         status_code=200,
         content_type="text/javascript; charset=utf-8",
-        body=_form_script(),
+        body=_form_script().replace("__RENDER_TOKEN__", new_render_token() or "none"),
         headers={"Cache-Control": "public, max-age=300"},
     )
 

@@ -11,7 +11,7 @@ import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from callbacks import store
+from callbacks import signing, spam, store
 from callbacks.models.form import CallbackRequestIn
 from callbacks.models.record import ConsentRecord, StoredCallbackRequest, utc_timestamp
 from callbacks.settings import Settings
@@ -98,12 +98,26 @@ def stored_record(
 def register_callback_request(
     request: CallbackRequestIn, idempotency_key: str | None, arrival: Arrival, settings: Settings
 ) -> Registration:
-    """Store a new request, or find the one it repeats; one DynamoDB call either way."""
+    """Store a new request, or find the one it repeats; one DynamoDB call either way.
+
+    A request a spam layer catches gets a receipt like anyone else's, and nothing is stored.
+    """
     if request.is_spam:
-        # Caught by the honeypot: a bot gets a receipt like anyone else's, and nothing is stored.
         return Registration(request_id=new_request_id(), created=True, caught_by="honeypot")
+    now = arrival.received_at.timestamp()
+    try:
+        caught_by = spam.judge_render_token(request.render_token, now, settings) or spam.judge_turnstile(
+            request.turnstile_response, request.render_token, arrival.ip_address, settings
+        )
+        caps = spam.caps(request.phone, arrival.ip_address, arrival.received_at, settings)
+    except signing.SecretUnavailableError as error:
+        # A lost patient costs more than a stray bot: without the secret, store it unjudged.
+        spam.layers_unavailable(str(error))
+        caught_by, caps = None, []
+    if caught_by:
+        return Registration(request_id=new_request_id(), created=True, caught_by=caught_by)
     record = stored_record(request, new_request_id(), arrival, settings)
-    saved = store.save_new_request(
-        record, dedupe_keys(request, idempotency_key), now=int(arrival.received_at.timestamp())
-    )
+    saved = store.save_new_request(record, dedupe_keys(request, idempotency_key), now=int(now), caps=caps)
+    if saved.capped_by:
+        return Registration(request_id=saved.request_id, created=True, caught_by=saved.capped_by)
     return Registration(request_id=saved.request_id, created=saved.created)

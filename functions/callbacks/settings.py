@@ -35,6 +35,14 @@ class Settings(BaseModel):
     office_emails: tuple[str, ...] = ("office@example.com",)
     ses_configuration_set: str | None = None
     email_include_details: bool = True
+    # Spam defences (http_errors never tells a caught sender; see spam.py).
+    signing_secret_parameter: str = "/callback-requests/signing-secret"  # noqa: S105 - a name, not a secret
+    min_fill_seconds: Annotated[float, Field(ge=0, le=60)] = 2.0
+    render_token_max_age_hours: Annotated[int, Field(ge=1, le=24 * 30)] = 48
+    phone_daily_cap: Annotated[int, Field(ge=3)] = 5
+    address_hourly_cap: Annotated[int, Field(ge=1)] = 5
+    turnstile_secret_parameter: str | None = None
+    turnstile_verify_url: str = "https://challenges.cloudflare.com/turnstile/v0/siteverify"
 
     _split_origins = field_validator("allowed_origins", "office_emails", mode="before")(_split_list)
 
@@ -44,7 +52,7 @@ class Settings(BaseModel):
         # Browsers send Origin without a trailing slash; a configured one would never match.
         return tuple(origin.rstrip("/") for origin in origins)
 
-    @field_validator("ses_configuration_set", mode="before")
+    @field_validator("ses_configuration_set", "turnstile_secret_parameter", mode="before")
     @classmethod
     def _empty_is_none(cls, value: object) -> object:
         return value or None

@@ -3,10 +3,12 @@
 One table, one string key ``pk``:
 
 - ``request#<id>``: a call-back request (the stored record of the contract);
-- ``idempotency#<sha256>`` and ``fingerprint#<sha256>``: dedupe markers that point at a request.
+- ``idempotency#<sha256>`` and ``fingerprint#<sha256>``: dedupe markers that point at a request;
+- ``cap#<layer>#<keyed hash>#<day or hour>``: the spam caps' counters (a phone's day, an address's hour).
 
-A new request is stored with one ``TransactWriteItems`` call: the request and its markers, each
-marker conditional on not pointing at a request made within its window. When a condition fails,
+A new request is stored with one ``TransactWriteItems`` call: the request, its markers, each
+marker conditional on not pointing at a request made within its window, and its caps' counters,
+each conditional on being under its limit. When a condition fails,
 DynamoDB hands back the marker (``ReturnValuesOnConditionCheckFailure``), so a duplicate learns
 the original id in that same call.
 """
@@ -53,9 +55,20 @@ class DedupeKey:
 
 
 @dataclass(frozen=True)
+class Cap:
+    """A counter the request must fit under, kept for ``window_seconds`` (``cap#<layer>#<key>``)."""
+
+    layer: Literal["phone_cap", "address_cap"]
+    key: str
+    limit: int
+    window_seconds: int
+
+
+@dataclass(frozen=True)
 class SaveOutcome:
     request_id: str
     created: bool
+    capped_by: str | None = None
 
 
 def request_item(request: StoredCallbackRequest) -> dict[str, Any]:
@@ -69,8 +82,30 @@ def request_from_image(image: dict[str, Any]) -> StoredCallbackRequest:
     return StoredCallbackRequest.model_validate({k: v for k, v in image.items() if k != "pk"})
 
 
-def save_new_request(request: StoredCallbackRequest, dedupe_keys: list[DedupeKey], now: int) -> SaveOutcome:
-    """Store ``request`` unless a dedupe key points at an earlier one; one DynamoDB call."""
+def _cap_update(table: str, cap: Cap, now: int) -> TransactWriteItemTypeDef:
+    return {
+        "Update": {
+            "TableName": table,
+            "Key": {"pk": {"S": f"cap#{cap.layer}#{cap.key}"}},
+            "UpdateExpression": "ADD hits :one SET expires_at = if_not_exists(expires_at, :expires)",
+            "ConditionExpression": "attribute_not_exists(hits) OR hits < :limit",
+            "ExpressionAttributeValues": {
+                ":one": {"N": "1"},
+                ":limit": {"N": str(cap.limit)},
+                ":expires": {"N": str(now + cap.window_seconds)},
+            },
+        }
+    }
+
+
+def save_new_request(
+    request: StoredCallbackRequest, dedupe_keys: list[DedupeKey], now: int, caps: list[Cap] | None = None
+) -> SaveOutcome:
+    """Store ``request`` unless a dedupe key points at an earlier one or a cap is full; one DynamoDB call.
+
+    A duplicate is told first (it costs no cap); a request over a cap is ``capped_by`` that layer.
+    """
+    caps = caps or []
     table = get_settings().table_name
     items: list[TransactWriteItemTypeDef] = [
         {
@@ -107,6 +142,7 @@ def save_new_request(request: StoredCallbackRequest, dedupe_keys: list[DedupeKey
                 }
             }
         )
+    items.extend(_cap_update(table, cap, now) for cap in caps)
     started = time.monotonic()
     for attempt in range(1, _CONFLICT_ATTEMPTS + 1):
         try:
@@ -116,12 +152,16 @@ def save_new_request(request: StoredCallbackRequest, dedupe_keys: list[DedupeKey
             if error.response.get("Error", {}).get("Code") != "TransactionCanceledException":
                 raise StorageUnavailableError(error.response.get("Error", {}).get("Code", "")) from error
             reasons: list[Any] = list(error.response.get("CancellationReasons", []))
-            earlier = _earlier_request_id(reasons)
+            earlier = _earlier_request_id(reasons[: 1 + len(dedupe_keys)])
             if earlier == request.id:
                 # Our own earlier try landed (its answer was lost, and the SDK or we retried).
                 return SaveOutcome(request_id=request.id, created=True)
             if earlier:
                 return SaveOutcome(request_id=earlier, created=False)
+            cap_reasons = reasons[1 + len(dedupe_keys) :]
+            for cap, reason in zip(caps, cap_reasons, strict=False):
+                if reason.get("Code") == "ConditionalCheckFailed":
+                    return SaveOutcome(request_id=request.id, created=False, capped_by=cap.layer)
             conflicted = any(reason.get("Code") == "TransactionConflict" for reason in reasons)
             late = time.monotonic() - started > _CONFLICT_RETRY_WITHIN_SECONDS
             if not conflicted or attempt == _CONFLICT_ATTEMPTS or late:

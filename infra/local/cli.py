@@ -82,6 +82,13 @@ def parse_args(argv: list[str] | None = None) -> StackConfig:
         default=5.0,
         help="longest wait between retries of a stream batch, in seconds (backoff 0.5, 1, 2 ... capped)",
     )
+    parser.add_argument(
+        "--env",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="a function setting over the template's, e.g. ADDRESS_HOURLY_CAP=1000 (repeatable)",
+    )
     args = parser.parse_args(argv)
     try:
         moto_address = ipaddress.ip_address(args.moto_host)
@@ -99,6 +106,7 @@ def parse_args(argv: list[str] | None = None) -> StackConfig:
         throttle_burst=args.throttle_burst,
         stream_max_retries=getattr(args, "stream_max_retries", None),
         stream_max_backoff=args.stream_max_backoff,
+        extra_environment=dict(setting.split("=", 1) for setting in args.env if "=" in setting),
     )
 
 

@@ -11,33 +11,14 @@ from __future__ import annotations
 import importlib
 import threading
 import time
-import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from infra.local.lambda_events import lambda_context
 from infra.local.template import FunctionSpec
 
-ACCOUNT_ID = "123456789012"
-REGION = "us-east-1"
 _ONE_AT_A_TIME = threading.Lock()
-
-
-@dataclass
-class LambdaContext:
-    """The attributes of Lambda's context object that handlers and Powertools read."""
-
-    function_name: str
-    memory_limit_in_mb: int
-    invoked_function_arn: str
-    aws_request_id: str
-    deadline_ms: int
-    function_version: str = "$LATEST"
-    log_group_name: str = ""
-    log_stream_name: str = "local"
-
-    def get_remaining_time_in_millis(self) -> int:
-        return max(0, self.deadline_ms - int(time.time() * 1000))
 
 
 @dataclass
@@ -57,14 +38,7 @@ class LocalFunction:
         return self._handler
 
     def invoke(self, event: dict[str, Any]) -> Any:
-        context = LambdaContext(
-            function_name=self.name,
-            memory_limit_in_mb=self.spec.memory_mb,
-            invoked_function_arn=f"arn:aws:lambda:{REGION}:{ACCOUNT_ID}:function:{self.name}",
-            aws_request_id=str(uuid.uuid4()),
-            deadline_ms=int(time.time() * 1000) + self.spec.timeout_s * 1000,
-            log_group_name=f"/aws/lambda/{self.name}",
-        )
+        context = lambda_context(self.name, self.spec.memory_mb, self.spec.timeout_s)
         handler = self.handler()
         with _ONE_AT_A_TIME:
             started = time.monotonic()

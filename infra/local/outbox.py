@@ -12,7 +12,6 @@ import os
 from datetime import UTC, datetime
 from email import policy
 from email.message import EmailMessage, Message, MIMEPart
-from email.parser import BytesParser
 from email.utils import format_datetime
 from pathlib import Path
 from typing import Any
@@ -30,46 +29,24 @@ def _content(text: str, subtype: str) -> MIMEPart:
 
 
 def build_message(params: dict[str, Any], message_id: str, sent_at: datetime) -> Message:
-    """The email SES sends for SendEmail ``params``, as a MIME message."""
-    content = params.get("Content", {})
-    if "Raw" in content:
-        raw: Message = BytesParser(policy=policy.SMTP).parsebytes(content["Raw"]["Data"])
-        if "Message-ID" not in raw:
-            raw["Message-ID"] = f"<{message_id}@{_SES_DOMAIN}>"
-        return raw
+    """The email SES sends for the notifier's SendEmail ``params`` (simple content), as MIME."""
     message = EmailMessage(policy=policy.SMTP)
     message["MIME-Version"] = "1.0"
-    destination = params.get("Destination", {})
-    message["From"] = params.get("FromEmailAddress", "")
-    for header, key in (("To", "ToAddresses"), ("Cc", "CcAddresses"), ("Bcc", "BccAddresses")):
-        if destination.get(key):
-            message[header] = ", ".join(destination[key])
+    message["From"] = params["FromEmailAddress"]
+    message["To"] = ", ".join(params["Destination"]["ToAddresses"])
     if params.get("ReplyToAddresses"):
         message["Reply-To"] = ", ".join(params["ReplyToAddresses"])
     message["Date"] = format_datetime(sent_at)
     message["Message-ID"] = f"<{message_id}@{_SES_DOMAIN}>"
     if params.get("ConfigurationSetName"):
         message["X-SES-CONFIGURATION-SET"] = params["ConfigurationSetName"]
-    simple = content.get("Simple")
-    if simple is None:  # a stored SES template: record what was asked for
-        message["Subject"] = f"(SES template {content.get('Template', {}).get('TemplateName', '?')})"
-        message.set_content(str(content.get("Template", {}).get("TemplateData", "")))
-        return message
-    message["Subject"] = simple.get("Subject", {}).get("Data", "")
-    for header in simple.get("Headers", []):
-        message[header["Name"]] = header["Value"]
-    body = simple.get("Body", {})
-    parts = [
-        _content(body[kind]["Data"], subtype)
-        for kind, subtype in (("Text", "plain"), ("Html", "html"))
-        if kind in body
-    ]
-    if len(parts) == 1:
-        message.set_content(parts[0].get_content(), subtype=parts[0].get_content_subtype(), charset="utf-8")
-    else:
-        message.make_alternative()
-        for part in parts:
-            message.attach(part)  # type: ignore[arg-type]  # typeshed wants EmailMessage; MIMEPart is right
+    simple = params["Content"]["Simple"]
+    message["Subject"] = simple["Subject"]["Data"]
+    body = simple["Body"]
+    message.make_alternative()
+    # typeshed wants EmailMessage parts; a MIMEPart is what multipart/alternative holds.
+    message.attach(_content(body["Text"]["Data"], "plain"))  # type: ignore[arg-type]
+    message.attach(_content(body["Html"]["Data"], "html"))  # type: ignore[arg-type]
     return message
 
 

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
-from infra.local.apigateway import (
+from infra.local.lambda_events import (
     IncomingRequest,
     OutgoingResponse,
     gateway_error,

@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 import os
+import secrets
 import sys
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import boto3
 
-from infra.local.cloud import MotoServer, point_boto3_at
 from infra.local.lambdas import LocalFunction
+from infra.local.moto_server import MotoServer, point_boto3_at
 from infra.local.outbox import Outbox
 from infra.local.server import ApiServer, LocalApi
 from infra.local.streams import RetryPolicy, StreamPoller, local_retry_policy
@@ -46,9 +47,6 @@ class StackConfig:
     throttle_burst: int | None = None  # None: template.yaml's ThrottleBurstLimit
     stream_max_retries: int | None = None  # None: the template's, raised to span a minute
     stream_max_backoff: float = 5.0
-    sender_email: str = SENDER_EMAIL
-    office_emails: str = OFFICE_EMAILS
-    extra_environment: dict[str, str] = field(default_factory=dict)
 
     @property
     def api_base(self) -> str:
@@ -66,8 +64,8 @@ class StackConfig:
 def function_environment(config: StackConfig) -> dict[str, str]:
     """The functions' environment variables, resolved from the template with the local values."""
     refs = {
-        "SenderEmail": config.sender_email,
-        "OfficeEmails": config.office_emails,
+        "SenderEmail": SENDER_EMAIL,
+        "OfficeEmails": OFFICE_EMAILS,
         "AllowedOrigins": ",".join(config.allowed_origins),
         "ThankYouUrl": f"{config.api_base}/thank-you",
         resource_of_type("AWS::DynamoDB::Table")[0]: TABLE_NAME,
@@ -107,7 +105,7 @@ class LocalStack:
     def start(self) -> None:
         self._moto.start()
         point_boto3_at(self._moto.url)
-        for name, value in {**function_environment(self.config), **self.config.extra_environment}.items():
+        for name, value in function_environment(self.config).items():
             if name.startswith(_OVERRIDABLE_PREFIX):
                 os.environ.setdefault(name, value)
             else:
@@ -116,8 +114,15 @@ class LocalStack:
             boto3.session.Session(),
             table_name=TABLE_NAME,
             queue_name=QUEUE_NAME,
-            sender_email=self.config.sender_email,
+            sender_email=SENDER_EMAIL,
             configuration_set=CONFIGURATION_SET,
+        )
+        # The signing secret that `aws ssm put-parameter` makes once per deployment (README).
+        boto3.client("ssm").put_parameter(
+            Name=os.environ["SIGNING_SECRET_PARAMETER"],
+            Value=secrets.token_urlsafe(32),
+            Type="SecureString",
+            Overwrite=True,
         )
         self._load_functions()
         stream = stream_source_spec()

@@ -2,13 +2,12 @@
 
 Per shard and in order: batches of at most ``BatchSize`` records that pass ``FilterCriteria``;
 partial batch failures retry from the first failed record; an exception fails the whole batch and
-bisects it; retries back off exponentially; after the last retry (or past the maximum record age)
-the records' metadata goes to the dead-letter queue, like Lambda's on-failure destination.
+bisects it; retries back off exponentially; after the last retry the records' metadata goes to the
+dead-letter queue, like Lambda's on-failure destination.
 """
 
 from __future__ import annotations
 
-import base64
 import json
 import threading
 import time
@@ -20,15 +19,16 @@ from typing import Any
 from botocore.exceptions import BotoCoreError, ClientError
 
 from infra.local.filters import compile_pattern, matches_any
+from infra.local.lambda_events import ACCOUNT_ID, REGION
 from infra.local.lambdas import LocalFunction
 from infra.local.template import StreamSourceSpec
 
 
 @dataclass(frozen=True)
 class RetryPolicy:
-    """Exponential backoff (base, 2 x base ... capped); ``max_retries`` None: until the record expires."""
+    """Exponential backoff (base, 2 x base ... capped), then the dead-letter queue."""
 
-    max_retries: int | None
+    max_retries: int
     base_delay: float = 0.5
     max_delay: float = 5.0
 
@@ -42,8 +42,6 @@ def local_retry_policy(template_retries: int, max_delay: float, spanning: float 
     Locally the retries are fast, so the template's count alone would give up on a 20-second SES
     outage; spanning a minute loses nothing while keeping the feedback quick.
     """
-    if template_retries < 0:
-        return RetryPolicy(max_retries=None, max_delay=max_delay)
     policy = RetryPolicy(max_retries=0, max_delay=max_delay)
     count, total = 0, 0.0
     while total <= spanning:
@@ -53,14 +51,12 @@ def local_retry_policy(template_retries: int, max_delay: float, spanning: float 
 
 
 def _jsonable(value: Any) -> Any:
-    """A stream record value as Lambda's JSON event has it (binary as base64, times as epoch seconds)."""
-    if isinstance(value, bytes):
-        return base64.b64encode(value).decode("ascii")
+    """A stream record value as Lambda's JSON event has it (times as epoch seconds)."""
     if isinstance(value, datetime):
         return int(value.timestamp())
     if isinstance(value, dict):
         return {key: _jsonable(item) for key, item in value.items()}
-    if isinstance(value, list | tuple | set):
+    if isinstance(value, list):
         return [_jsonable(item) for item in value]
     return value
 
@@ -70,8 +66,6 @@ def lambda_record(record: dict[str, Any], stream_arn: str) -> dict[str, Any]:
     event = {key: _jsonable(record[key]) for key in ("eventID", "eventName", "eventVersion", "eventSource")}
     event["awsRegion"] = record["awsRegion"]
     event["dynamodb"] = _jsonable(record["dynamodb"])
-    if "userIdentity" in record:
-        event["userIdentity"] = record["userIdentity"]
     event["eventSourceARN"] = stream_arn
     return event
 
@@ -113,11 +107,8 @@ class StreamPoller:
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="stream-poller", daemon=True)
         self._stream_arn: str | None = None  # None: look it up (again) before the next read
-        self._last_stream_arn: str | None = None
         self._iterators: dict[str, str] = {}
-        self._closed: set[str] = set()
-        self._checkpoints: dict[str, str] = {}
-        self._shards_seen_at = 0.0
+        self._checkpoints: dict[str, str] = {}  # the last delivered record of each shard
         self._problem: str | None = None
 
     def start(self) -> None:
@@ -151,69 +142,42 @@ class StreamPoller:
 
     def _poll(self) -> None:
         if self._stream_arn is None:
-            arn = self._dynamodb.describe_table(TableName=self._table_name)["Table"].get("LatestStreamArn")
-            if not arn:
-                raise ClientError({"Error": {"Code": "ResourceNotFoundException"}}, "DescribeTable")
-            if arn != self._last_stream_arn:
-                self._checkpoints.clear()  # a new stream (the table was re-created) starts afresh
-            self._stream_arn = self._last_stream_arn = arn
-            self._iterators.clear()
-            self._closed.clear()
-            self._shards_seen_at = 0.0
-        if not self._iterators or time.monotonic() - self._shards_seen_at > 1.0:
-            self._discover_shards(self._stream_arn)
-        for shard_id in list(self._iterators):
-            answer = self._streams.get_records(ShardIterator=self._iterators[shard_id], Limit=1000)
+            self._open_stream()
+        stream_arn = str(self._stream_arn)
+        for shard_id, iterator in list(self._iterators.items()):
+            answer = self._streams.get_records(ShardIterator=iterator, Limit=1000)
             records = answer.get("Records", [])
-            if records and not self._deliver(shard_id, [lambda_record(r, self._stream_arn) for r in records]):
+            if records and not self._deliver(shard_id, [lambda_record(r, stream_arn) for r in records]):
                 return  # stopping: the iterator stays where it was
             if records:
                 self._checkpoints[shard_id] = _sequence(records[-1])
-            next_iterator = answer.get("NextShardIterator")
-            if next_iterator:
-                self._iterators[shard_id] = next_iterator
-            else:
-                del self._iterators[shard_id]
-                self._closed.add(shard_id)
+            # moto's shards never close, so there is always a next iterator.
+            self._iterators[shard_id] = answer["NextShardIterator"]
 
-    def _discover_shards(self, stream_arn: str) -> None:
-        shards: list[dict[str, Any]] = []
-        start: dict[str, str] = {}
-        while True:
-            page = self._streams.describe_stream(StreamArn=stream_arn, **start)["StreamDescription"]
-            shards.extend(page.get("Shards", []))
-            if not page.get("LastEvaluatedShardId"):
-                break
-            start = {"ExclusiveStartShardId": page["LastEvaluatedShardId"]}
-        known = {shard["ShardId"] for shard in shards}
-        for shard in shards:
+    def _open_stream(self) -> None:
+        """The table's stream, read from after the last delivered record of each shard."""
+        arn = self._dynamodb.describe_table(TableName=self._table_name)["Table"].get("LatestStreamArn")
+        if not arn:
+            raise ClientError({"Error": {"Code": "ResourceNotFoundException"}}, "DescribeTable")
+        iterators = {}
+        for shard in self._streams.describe_stream(StreamArn=arn)["StreamDescription"]["Shards"]:
             shard_id = shard["ShardId"]
-            parent = shard.get("ParentShardId")
-            if shard_id in self._iterators or shard_id in self._closed:
-                continue
-            if parent in known and parent not in self._closed:
-                continue  # a child shard waits until its parent is read to the end, keeping order
             position: dict[str, str] = {"ShardIteratorType": "TRIM_HORIZON"}
             if shard_id in self._checkpoints:
                 position = {
                     "ShardIteratorType": "AFTER_SEQUENCE_NUMBER",
                     "SequenceNumber": self._checkpoints[shard_id],
                 }
-            self._iterators[shard_id] = self._streams.get_shard_iterator(
-                StreamArn=stream_arn, ShardId=shard_id, **position
+            iterators[shard_id] = self._streams.get_shard_iterator(
+                StreamArn=arn, ShardId=shard_id, **position
             )["ShardIterator"]
-        self._shards_seen_at = time.monotonic()
+        self._iterators, self._stream_arn = iterators, arn
 
     def _deliver(self, shard_id: str, records: list[dict[str, Any]]) -> bool:
         """Deliver records in order, with retries; False when told to stop on the way."""
         pending = [record for record in records if matches_any(self._filters, record)]
         limit, attempts = self._spec.batch_size, 0
         while pending:
-            expired = self._expired(pending[:limit])
-            if expired:
-                self._dead_letter(shard_id, expired, "RecordAgeExceeded", attempts, None)
-                pending, attempts = pending[len(expired) :], 0
-                continue
             batch = pending[:limit]
             outcome = self._invoke(batch)
             if outcome.failed_from is None:
@@ -227,8 +191,8 @@ class StreamPoller:
             pending = pending[outcome.failed_from :]
             failed = batch[outcome.failed_from :]
             attempts += 1
-            if self._retry.max_retries is not None and attempts > self._retry.max_retries:
-                self._dead_letter(shard_id, failed, "RetryAttemptsExhausted", attempts, outcome.error)
+            if attempts > self._retry.max_retries:
+                self._dead_letter(shard_id, failed, attempts, outcome.error)
                 pending, attempts, limit = pending[len(failed) :], 0, self._spec.batch_size
                 continue
             delay = self._retry.delay(attempts)
@@ -237,22 +201,11 @@ class StreamPoller:
                 if outcome.error
                 else f"failed {len(failed)} of {len(batch)} records"
             )
-            most = self._retry.max_retries if self._retry.max_retries is not None else "∞"
-            print(f"stream: {self._function.name} {cause}; retry {attempts}/{most} in {delay:g} s")
+            retries = f"{attempts}/{self._retry.max_retries}"
+            print(f"stream: {self._function.name} {cause}; retry {retries} in {delay:g} s")
             if self._stop.wait(delay):
                 return False
         return True
-
-    def _expired(self, batch: list[dict[str, Any]]) -> list[dict[str, Any]]:
-        if self._spec.maximum_record_age_s < 0:
-            return []
-        oldest_allowed = time.time() - self._spec.maximum_record_age_s
-        expired = []
-        for record in batch:
-            if record["dynamodb"].get("ApproximateCreationDateTime", time.time()) >= oldest_allowed:
-                break
-            expired.append(record)
-        return expired
 
     def _invoke(self, batch: list[dict[str, Any]]) -> _Outcome:
         try:
@@ -271,7 +224,7 @@ class StreamPoller:
         return _Outcome(failed_from=min(sequences.index(seq) for seq in failed))
 
     def _dead_letter(
-        self, shard_id: str, records: list[dict[str, Any]], condition: str, attempts: int, error: str | None
+        self, shard_id: str, records: list[dict[str, Any]], attempts: int, error: str | None
     ) -> None:
         first, last = records[0], records[-1]
 
@@ -285,8 +238,8 @@ class StreamPoller:
         message = {
             "requestContext": {
                 "requestId": str(uuid.uuid4()),
-                "functionArn": f"arn:aws:lambda:us-east-1:123456789012:function:{self._function.name}",
-                "condition": condition,
+                "functionArn": f"arn:aws:lambda:{REGION}:{ACCOUNT_ID}:function:{self._function.name}",
+                "condition": "RetryAttemptsExhausted",
                 "approximateInvokeCount": attempts,
             },
             "responseContext": response_context,
@@ -309,5 +262,5 @@ class StreamPoller:
             return
         print(
             f"dead-letter: {len(records)} record(s), sequence {_sequence(first)}..{_sequence(last)}, "
-            f"sent to {self._dlq_url} ({condition} after {attempts} invocation(s))"
+            f"sent to {self._dlq_url} (RetryAttemptsExhausted after {attempts} invocation(s))"
         )

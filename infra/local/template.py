@@ -47,12 +47,7 @@ class StreamSourceSpec:
     filter_patterns: tuple[str, ...]
     maximum_retry_attempts: int
     bisect_on_error: bool
-    maximum_record_age_s: int
     report_batch_item_failures: bool
-
-
-def parameter_default(name: str) -> Any:
-    return load_template()["Parameters"][name].get("Default")
 
 
 def resolve(value: Any, refs: dict[str, str]) -> str:
@@ -140,6 +135,5 @@ def stream_source_spec() -> StreamSourceSpec:
         filter_patterns=tuple(f["Pattern"] for f in props.get("FilterCriteria", {}).get("Filters", [])),
         maximum_retry_attempts=int(props.get("MaximumRetryAttempts", -1)),
         bisect_on_error=bool(props.get("BisectBatchOnFunctionError", False)),
-        maximum_record_age_s=int(props.get("MaximumRecordAgeInSeconds", -1)),
         report_batch_item_failures="ReportBatchItemFailures" in props.get("FunctionResponseTypes", []),
     )

@@ -9,7 +9,6 @@ from __future__ import annotations
 import email
 import email.policy
 import http.client
-import json
 import os
 import signal
 import socket
@@ -26,11 +25,20 @@ from typing import Any
 import boto3
 import pytest
 
+from infra.local.stack import TABLE_NAME
+from tests.http_contract import PATH, Answer, ContractClient
+
 ROOT = Path(__file__).resolve().parents[2]
+TABLE = TABLE_NAME
 STARTUP_TIMEOUT_S = 30.0
 STOP_TIMEOUT_S = 10.0
 # The shared stack must not throttle a test suite that posts in quick succession; the 429 test has its own.
-UNTHROTTLED = ("--throttle-rate", "1000", "--throttle-burst", "1000")
+UNTHROTTLED = (
+    *("--throttle-rate", "1000", "--throttle-burst", "1000"),
+    # A test browser fills a form in milliseconds and every test posts from 127.0.0.1: the spam
+    # layers that would catch that have their own tests (tests/integration/test_spam_layers.py).
+    *("--env", "MIN_FILL_SECONDS=0", "--env", "ADDRESS_HOURLY_CAP=100000"),
+)
 
 
 def free_ports(count: int) -> list[int]:
@@ -45,19 +53,6 @@ def free_ports(count: int) -> list[int]:
     finally:
         for probe in sockets:
             probe.close()
-
-
-@dataclass(frozen=True)
-class HttpResponse:
-    status: int
-    headers: http.client.HTTPMessage
-    body: bytes
-
-    def header(self, name: str, default: str = "") -> str:
-        return self.headers.get(name, default)
-
-    def json(self) -> Any:
-        return json.loads(self.body)
 
 
 @dataclass
@@ -76,14 +71,14 @@ class RunningStack:
 
     def request(
         self, method: str, path: str, body: bytes | str | None = None, headers: dict[str, str] | None = None
-    ) -> HttpResponse:
+    ) -> Answer:
         """One real HTTP request to the stack's API (redirects are not followed)."""
         connection = http.client.HTTPConnection("127.0.0.1", self.api_port, timeout=15)
         try:
             payload = body.encode() if isinstance(body, str) else body
             connection.request(method, path, body=payload, headers=headers or {})
             answer = connection.getresponse()
-            return HttpResponse(answer.status, answer.headers, answer.read())
+            return Answer.of(answer.status, answer.headers.items(), answer.read())
         finally:
             connection.close()
 
@@ -96,13 +91,6 @@ class RunningStack:
 
     def emails(self) -> list[Path]:
         return sorted(self.outbox.glob("*.eml"))
-
-    def wait_for_emails(self, count: int, timeout: float = 20) -> list[Path]:
-        """The outbox's .eml files once there are at least ``count`` (fails after ``timeout`` s)."""
-        found: list[Path] = wait_for(
-            lambda: (emails := self.emails()) and len(emails) >= count and emails, timeout, "emails"
-        )
-        return found
 
     def emails_about(self, text: str) -> list[EmailMessage]:
         """Sent emails whose decoded text contains ``text`` (a request id, say)."""
@@ -117,6 +105,20 @@ class RunningStack:
 
     def console(self) -> str:
         return self.log.read_text(encoding="utf-8", errors="replace")
+
+
+class HttpClient(ContractClient):
+    def __init__(self, stack: RunningStack) -> None:
+        self.stack = stack
+        self.origins = (stack.embed_origin, stack.api_base, f"http://localhost:{stack.api_port}")
+        self.thank_you_url = f"{stack.api_base}/thank-you"
+
+    def send(self, method: str, headers: dict[str, str], body: bytes = b"", path: str = PATH) -> Answer:
+        return self.stack.request(method, path, body or None, headers)
+
+    def requests(self) -> list[dict[str, Any]]:
+        pages = self.stack.aws("dynamodb").get_paginator("scan").paginate(TableName=TABLE)
+        return [item for page in pages for item in page["Items"] if item["pk"]["S"].startswith("request#")]
 
 
 def wait_for(condition: Callable[[], Any], timeout: float, what: str, interval: float = 0.05) -> Any:

@@ -9,6 +9,7 @@ directly, without a stack.
 from __future__ import annotations
 
 import base64
+import http.client
 import json
 import time
 import uuid
@@ -19,20 +20,20 @@ from typing import Any
 import boto3
 import pytest
 
-from infra.local.apigateway import IncomingRequest, proxy_event, proxy_response
 from infra.local.filters import compile_pattern, matches_any
+from infra.local.lambda_events import IncomingRequest, proxy_event, proxy_response
 from infra.local.streams import RetryPolicy, StreamPoller, local_retry_policy
 from infra.local.template import api_spec, stream_source_spec
 from infra.local.throttle import TokenBucket
 from infra.provision import Provisioned
-from tests.e2e.conftest import RunningStack, wait_for
-from tests.e2e.test_http_contract import PATH, assert_receipt, post_json, valid_fields
+from tests.e2e.conftest import HttpClient, RunningStack, wait_for
+from tests.http_contract import PATH, assert_receipt, json_body, post, valid_fields
 
 SES_OUTAGE_S = 20.0
 
 
 def stored_request(stack: RunningStack, **overrides: Any) -> str:
-    return assert_receipt(post_json(stack, valid_fields(**overrides)), 201)
+    return assert_receipt(post(HttpClient(stack), json_body(valid_fields(**overrides))), 201)
 
 
 # The outbox
@@ -43,7 +44,7 @@ def test_a_posted_request_is_emailed_to_the_outbox_within_seconds(local_stack: R
     name = f"Zelda {uuid.uuid4().hex[:6].translate(str.maketrans('0123456789', 'ghijklmnop'))}"
     fields = valid_fields(name=name)
     started = time.monotonic()
-    request_id = assert_receipt(post_json(local_stack, fields), 201)
+    request_id = assert_receipt(post(HttpClient(local_stack), json_body(fields)), 201)
 
     emails = wait_for(lambda: local_stack.emails_about(request_id), 5, "the email in the outbox")
     elapsed = time.monotonic() - started
@@ -175,6 +176,19 @@ def test_an_unknown_route_gets_api_gateways_answer(local_stack: RunningStack) ->
 
     assert response.status == 403
     assert response.json() == {"message": "Missing Authentication Token"}
+
+
+@pytest.mark.e2e
+def test_a_chunked_body_is_read_as_api_gateway_reads_it(local_stack: RunningStack) -> None:
+    body = json.dumps(valid_fields()).encode()
+    connection = http.client.HTTPConnection("127.0.0.1", local_stack.api_port, timeout=15)
+    try:
+        chunks, headers = iter([body[:20], body[20:]]), {"Content-Type": "application/json"}
+        connection.request("POST", PATH, body=chunks, headers=headers, encode_chunked=True)
+        answer = connection.getresponse()
+        assert (answer.status, json.loads(answer.read())["status"]) == (201, "received")
+    finally:
+        connection.close()
 
 
 # The adapters, without a stack

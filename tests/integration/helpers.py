@@ -1,21 +1,20 @@
-"""Building API Gateway REST proxy events from the sample events, and calling the intake handler."""
+"""Calling the intake handler with API Gateway REST proxy events, built as the local stack builds them."""
 
 from __future__ import annotations
 
-import base64
-import copy
-import json
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import urlencode
 
+from infra.local.lambda_events import IncomingRequest, lambda_context, proxy_event, proxy_response
+from infra.local.template import api_spec
 from tests.conftest import load_event
+from tests.http_contract import PATH, Answer, form_body, json_body, multipart_body
 
-BROWSER_ACCEPT = "text/html,application/xhtml+xml,application/xml;q=0.9,image/avif,image/webp,*/*;q=0.8"
 ALLOWED_ORIGIN = "https://www.accentplasticsurgery.example"
 SOURCE_URL = "https://www.accentplasticsurgery.example/fractional-co2-laser-resurfacing/"
+SOURCE_IP = "203.0.113.24"
 VALID = {
     "name": "Jane Doe",
     "phone": "(662) 377-6290",
@@ -27,17 +26,12 @@ VALID = {
     "source_url": SOURCE_URL,
     "website": "",
 }
-
-
-@dataclass(frozen=True)
-class LambdaContext:
-    function_name: str = "IntakeFunction"
-    memory_limit_in_mb: int = 512
-    invoked_function_arn: str = "arn:aws:lambda:us-east-1:123456789012:function:IntakeFunction"
-    aws_request_id: str = "5b6f0c1e-1111-4c3f-9d0a-2a5b8e1f0c01"
-
-    def get_remaining_time_in_millis(self) -> int:
-        return 10_000
+# What a phone's browser sends besides the body's own headers (from the recorded sample event).
+_BROWSER_HEADERS = {
+    name: value
+    for name, value in load_event("post-json")["headers"].items()
+    if name in ("Host", "Referer", "User-Agent")
+}
 
 
 def with_headers(event: dict[str, Any], **headers: str | None) -> dict[str, Any]:
@@ -62,61 +56,48 @@ def post_event(
     base64_encoded: bool = False,
     **headers: str | None,
 ) -> dict[str, Any]:
-    """A POST /callback-requests event as API Gateway builds it, from the recorded sample."""
-    event = copy.deepcopy(load_event("post-json"))
-    raw = body.encode("utf-8") if isinstance(body, str) else body
-    event["body"] = base64.b64encode(raw).decode("ascii") if base64_encoded else raw.decode("utf-8")
-    event["isBase64Encoded"] = base64_encoded
-    with_headers(event, Content_Type=content_type, Accept=accept, Origin=origin, Idempotency_Key=None)
-    return with_headers(event, **headers)
+    """A POST /callback-requests event as API Gateway builds it (base64 as asked, not by media type)."""
+    sent: dict[str, str | None] = {
+        **_BROWSER_HEADERS,
+        "Content-Type": content_type,
+        "Accept": accept,
+        "Origin": origin,
+        **{name.replace("_", "-"): value for name, value in headers.items()},
+    }
+    request = IncomingRequest(
+        method="POST",
+        path=PATH,
+        query="",
+        headers=[(name, value) for name, value in sent.items() if value is not None],
+        body=body.encode("utf-8") if isinstance(body, str) else body,
+        source_ip=SOURCE_IP,
+        server_port=443,
+    )
+    return proxy_event(request, PATH, api_spec().stage, ("*/*",) if base64_encoded else ())
 
 
 def json_event(fields: dict[str, Any], **kwargs: Any) -> dict[str, Any]:
-    return post_event(json.dumps(fields), "application/json", **kwargs)
-
-
-def form_fields(fields: dict[str, Any]) -> dict[str, str]:
-    return {
-        key: ("on" if value is True else str(value)) for key, value in fields.items() if value is not False
-    }
+    return post_event(*json_body(fields), **kwargs)
 
 
 def form_event(fields: dict[str, Any], **kwargs: Any) -> dict[str, Any]:
-    return post_event(urlencode(form_fields(fields)), "application/x-www-form-urlencoded", **kwargs)
+    return post_event(*form_body(fields), **kwargs)
 
 
-def multipart_event(
-    fields: dict[str, Any], boundary: str = "----formdata-7MA4YWxkTrZu0gW", **kwargs: Any
-) -> dict[str, Any]:
-    parts = "".join(
-        f'--{boundary}\r\nContent-Disposition: form-data; name="{key}"\r\n\r\n{value}\r\n'
-        for key, value in form_fields(fields).items()
-    )
-    body = f"{parts}--{boundary}--\r\n"
-    return post_event(body, f"multipart/form-data; boundary={boundary}", base64_encoded=True, **kwargs)
+def multipart_event(fields: dict[str, Any], **kwargs: Any) -> dict[str, Any]:
+    return post_event(*multipart_body(fields), base64_encoded=True, **kwargs)
 
 
-@dataclass
-class Answer:
-    status: int
-    headers: dict[str, str]
-    body: str
-
-    def json(self) -> Any:
-        return json.loads(self.body)
+def answer_of(result: Any, event: dict[str, Any]) -> Answer:
+    """The HTTP response API Gateway makes of a handler's result."""
+    response = proxy_response(result, event["requestContext"]["requestId"])
+    return Answer.of(response.status, response.headers, response.body)
 
 
 def invoke(event: dict[str, Any]) -> Answer:
     from callbacks.intake import lambda_handler
 
-    result = lambda_handler(event, LambdaContext())  # type: ignore[arg-type]
-    headers = {key.lower(): value for key, value in (result.get("headers") or {}).items()}
-    for key, values in (result.get("multiValueHeaders") or {}).items():
-        headers[key.lower()] = ",".join(values)
-    body = result.get("body") or ""
-    if result.get("isBase64Encoded"):
-        body = base64.b64decode(body).decode("utf-8")
-    return Answer(status=result["statusCode"], headers=headers, body=body)
+    return answer_of(lambda_handler(event, lambda_context("IntakeFunction")), event)
 
 
 @dataclass
@@ -146,6 +127,3 @@ def scan_table(client: Any, table: str) -> list[dict[str, Any]]:
 
 def requests_in(client: Any, table: str) -> list[dict[str, Any]]:
     return [item for item in scan_table(client, table) if item["pk"]["S"].startswith("request#")]
-
-
-Invoke = Callable[[dict[str, Any]], Answer]

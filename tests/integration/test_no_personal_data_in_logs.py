@@ -12,8 +12,8 @@ import pytest
 
 from callbacks import aws
 from infra.provision import Provisioned
+from tests.http_contract import BROWSER_ACCEPT
 from tests.integration.helpers import (
-    BROWSER_ACCEPT,
     form_event,
     invoke,
     json_event,

@@ -24,8 +24,8 @@ from moto.ses.models import ses_backends
 from callbacks import alerting, aws, mailer, notify, observability, store
 from callbacks.models.record import ConsentRecord, StoredCallbackRequest
 from callbacks.settings import Settings
+from infra.local.lambda_events import lambda_context
 from infra.provision import Provisioned
-from tests.integration.helpers import LambdaContext
 
 NOW = 1_782_918_000  # 2026-07-01T15:00:00Z
 CANARY_NAME = "Canaryname Zqxwv"
@@ -44,10 +44,7 @@ PERSONAL = (
 )
 
 
-NOTIFY_CONTEXT = LambdaContext(
-    function_name="NotifyFunction",
-    invoked_function_arn="arn:aws:lambda:us-east-1:123456789012:function:NotifyFunction",
-)
+NOTIFY_CONTEXT = lambda_context("NotifyFunction")
 
 
 @dataclass

@@ -9,11 +9,10 @@ import boto3
 import pytest
 
 from infra.provision import Provisioned
+from tests.http_contract import BROWSER_ACCEPT, form_fields
 from tests.integration.helpers import (
-    BROWSER_ACCEPT,
     VALID,
     form_event,
-    form_fields,
     invoke,
     json_event,
     post_event,
@@ -78,9 +77,9 @@ def test_given_a_browsers_own_form_post_refused_then_it_gets_a_page_with_the_off
 
     assert answer.status == status
     assert answer.headers["content-type"].startswith("text/html")
-    assert "<h1>" in answer.body
-    assert 'href="tel:+16623776290"' in answer.body
-    assert '"error"' not in answer.body
+    assert "<h1>" in answer.text
+    assert 'href="tel:+16623776290"' in answer.text
+    assert '"error"' not in answer.text
 
 
 def test_given_a_script_refused_then_it_still_gets_json() -> None:

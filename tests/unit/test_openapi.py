@@ -36,5 +36,7 @@ def test_given_the_document_then_it_describes_the_contract() -> None:
         "source_url",
         "website",
         "idempotency_key",
+        "render_token",
+        "cf-turnstile-response",
     }
     assert [parameter["name"].lower() for parameter in create["parameters"]] == ["idempotency-key"]

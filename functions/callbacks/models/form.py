@@ -89,7 +89,7 @@ def _optional_text(value: Any, field: str) -> str | None:
 class CallbackRequestIn(BaseModel):
     """What the website's form posts (JSON, urlencoded or multipart)."""
 
-    model_config = ConfigDict(extra="ignore", frozen=True)
+    model_config = ConfigDict(extra="ignore", frozen=True, populate_by_name=True)
 
     name: Annotated[str, Field(description="1-100 characters: letters, spaces, . ' -")]
     phone: Annotated[str, Field(description="US/Canadian number in any notation, or +<country code>...")]
@@ -102,6 +102,13 @@ class CallbackRequestIn(BaseModel):
     website: Annotated[str, Field(description="honeypot: hidden from people, must stay empty")] = ""
     idempotency_key: Annotated[
         str | None, Field(description="1-128 of A-Z a-z 0-9 _ -; or the Idempotency-Key header")
+    ] = None
+    render_token: Annotated[
+        str | None, Field(description="filled by the form script: when the form was served, signed")
+    ] = None
+    turnstile_response: Annotated[
+        str | None,
+        Field(alias="cf-turnstile-response", description="Cloudflare Turnstile's answer, when it is on"),
     ] = None
 
     @model_validator(mode="wrap")
@@ -218,6 +225,14 @@ class CallbackRequestIn(BaseModel):
         if scheme.lower() not in ("http", "https") or not host:
             raise _problem(FIELD_MESSAGES["source_url"])
         return text
+
+    @field_validator("render_token", "turnstile_response", mode="before")
+    @classmethod
+    def _opaque_token(cls, value: Any) -> str | None:
+        # A spam layer judges these: a malformed one is caught there, never told why with a 422.
+        if value is None or value == "":
+            return None
+        return value[:2048] if isinstance(value, str) else "malformed"
 
     @field_validator("idempotency_key", mode="before")
     @classmethod

@@ -1,7 +1,9 @@
-"""API Gateway's REST proxy integration: HTTP request -> proxy event -> handler -> HTTP response.
+"""What Lambda hands a function and what API Gateway makes of its answer, built one way for all.
 
-The event has the shape API Gateway (REST API, Lambda proxy) gives a function, so the handler
-cannot tell the local stack from the deployed API.
+The local stack and the tests call the real handlers with these: the context object, the REST API
+proxy event of an HTTP request, and the HTTP response made of the proxy result. The event has the
+shape API Gateway (REST API, Lambda proxy) gives a function, so the handler cannot tell the local
+stack or a test from the deployed API.
 """
 
 from __future__ import annotations
@@ -16,7 +18,37 @@ from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import parse_qsl
 
-from infra.local.lambdas import ACCOUNT_ID
+ACCOUNT_ID = "123456789012"
+REGION = "us-east-1"
+
+
+@dataclass(frozen=True)
+class LambdaContext:
+    """The attributes of Lambda's context object that handlers and Powertools read."""
+
+    function_name: str
+    memory_limit_in_mb: int
+    invoked_function_arn: str
+    aws_request_id: str
+    deadline_ms: int
+    function_version: str = "$LATEST"
+    log_group_name: str = ""
+    log_stream_name: str = "local"
+
+    def get_remaining_time_in_millis(self) -> int:
+        return max(0, self.deadline_ms - int(time.time() * 1000))
+
+
+def lambda_context(function_name: str, memory_mb: int = 512, timeout_s: int = 10) -> LambdaContext:
+    """A fresh context for one invocation of ``function_name``, its deadline ``timeout_s`` away."""
+    return LambdaContext(
+        function_name=function_name,
+        memory_limit_in_mb=memory_mb,
+        invoked_function_arn=f"arn:aws:lambda:{REGION}:{ACCOUNT_ID}:function:{function_name}",
+        aws_request_id=str(uuid.uuid4()),
+        deadline_ms=int(time.time() * 1000) + timeout_s * 1000,
+        log_group_name=f"/aws/lambda/{function_name}",
+    )
 
 
 @dataclass(frozen=True)
@@ -160,7 +192,3 @@ def proxy_response(result: Any, request_id: str) -> OutgoingResponse:
     raw = result.get("body") or ""
     body = base64.b64decode(raw) if result.get("isBase64Encoded") else str(raw).encode("utf-8")
     return OutgoingResponse(status=result["statusCode"], headers=headers, body=body)
-
-
-def elapsed_ms(started: float) -> int:
-    return round((time.monotonic() - started) * 1000)
