@@ -20,8 +20,9 @@ $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --disable-pip-version-check uv==0.13.8
 
-$(VENV)/.installed: pyproject.toml | $(BIN)/python
-	$(UV) pip install --quiet --python $(BIN)/python -r pyproject.toml --extra dev
+# Exactly what uv.lock pins (--locked: a lock that no longer matches pyproject.toml is an error).
+$(VENV)/.installed: pyproject.toml uv.lock | $(BIN)/python
+	UV_PROJECT_ENVIRONMENT=$(VENV) $(UV) sync --quiet --locked --extra dev --python $(BIN)/python
 	touch $@
 
 $(SAM_VENV)/.installed: | $(BIN)/python
@@ -30,7 +31,7 @@ $(SAM_VENV)/.installed: | $(BIN)/python
 	touch $@
 
 .PHONY: install
-install: $(VENV)/.installed ## Make the development environment (.venv)
+install: $(VENV)/.installed ## Make the development environment (.venv) from uv.lock
 
 .PHONY: run
 run: install ## Start the whole system locally: moto, the API on :3000, the stream poller, the demo page
@@ -65,10 +66,13 @@ format: install ## Format and fix what ruff can
 	$(BIN)/ruff format functions tests infra
 	$(BIN)/ruff check --fix functions tests infra
 
+# The functions' packages as uv.lock pins them, with the hash of every wheel of each version
+# (arm64 and x86_64 alike), so `pip install -r` installs these files or nothing.
 .PHONY: requirements
-requirements: install ## Regenerate functions/requirements.txt from pyproject.toml
-	$(UV) pip compile --quiet --python-version 3.13 --python-platform aarch64-manylinux_2_28 \
-	  --custom-compile-command 'make requirements' --output-file functions/requirements.txt pyproject.toml
+requirements: | $(BIN)/python ## Relock (uv lock) and regenerate functions/requirements.txt, hashed, from uv.lock
+	$(UV) lock --quiet
+	$(UV) export --quiet --locked --no-dev --no-emit-project --format requirements-txt \
+	  --output-file functions/requirements.txt
 
 .PHONY: openapi
 openapi: install ## Regenerate infra/openapi.json from the code
@@ -78,9 +82,18 @@ openapi: install ## Regenerate infra/openapi.json from the code
 build: $(SAM_VENV)/.installed ## sam build (needs python3.13 on PATH; found automatically)
 	PATH="$(PYTHON_DIR):$$PATH" $(SAM_VENV)/bin/sam build --template template.yaml
 
+# ENV names a samconfig.toml environment (default, staging); STACK a deployed stack by name.
+ENV ?=
+STACK ?=
+
 .PHONY: deploy
-deploy: build ## sam deploy, with samconfig.toml (first time: make deploy ARGS=--guided)
-	$(SAM_VENV)/bin/sam deploy $(ARGS)
+deploy: build ## sam deploy with samconfig.toml (ENV=staging; first time ARGS=--guided), then make doctor
+	$(SAM_VENV)/bin/sam deploy --config-env $(or $(ENV),default) $(ARGS)
+	$(MAKE) --no-print-directory doctor ENV=$(or $(ENV),default)
+
+.PHONY: doctor
+doctor: install ## Can it deliver? The local stack (make run), or STACK=<name> / ENV=<samconfig env> on AWS
+	$(BIN)/python -m infra.tools.doctor $(if $(STACK),--stack $(STACK),$(if $(ENV),--config-env $(ENV),--endpoint-url http://127.0.0.1:$(MOTO_PORT)))
 
 .PHONY: sam-local
 sam-local: install $(SAM_VENV)/.installed ## sam local start-api on :3001: Docker, the Lambda image, sam build, the local AWS

@@ -7,6 +7,7 @@ configuration set. Nothing here is a second, hand-written copy of a resource def
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -78,8 +79,13 @@ def provision(
     queue_name: str,
     sender_email: str,
     configuration_set: str,
+    office_emails: Sequence[str] = (),
 ) -> Provisioned:
-    """Create the template's table, dead-letter queue and SES identity through ``session``'s clients."""
+    """Create the template's table, dead-letter queue and SES identity through ``session``'s clients.
+
+    ``office_emails`` become verified SES identities too, as they are once each staff member has
+    clicked the link SES mails while the account is in the sandbox (moto cannot say whether it is).
+    """
     _, table = resource_of_type("AWS::DynamoDB::Table")
     props = table["Properties"]
     dynamodb = session.client("dynamodb")
@@ -114,13 +120,18 @@ def provision(
 
     _, config_set = resource_of_type("AWS::SES::ConfigurationSet")
     sesv2 = session.client("sesv2")
-    sesv2.create_configuration_set(
-        ConfigurationSetName=configuration_set,
-        DeliveryOptions=config_set["Properties"]["DeliveryOptions"],
-    )
+    # Only the options the template sets: an absent SuppressionOptions means "use the account's list".
+    options = {
+        name: config_set["Properties"][name]
+        for name in ("DeliveryOptions", "SuppressionOptions")
+        if name in config_set["Properties"]
+    }
+    sesv2.create_configuration_set(ConfigurationSetName=configuration_set, **options)
     resource_of_type("AWS::SES::EmailIdentity")  # the template creates the sender identity too
     # moto's SES v2 sends are checked against its SES (v1) identities: verify there.
-    session.client("ses").verify_email_identity(EmailAddress=sender_email)
+    ses = session.client("ses")
+    for address in (sender_email, *office_emails):
+        ses.verify_email_identity(EmailAddress=address)
 
     return Provisioned(
         table_name=table_name,

@@ -61,7 +61,7 @@ def served_token() -> str:
     """The render token in the form script as the API serves it."""
     event = copy.deepcopy(load_event("preflight"))
     event.update(httpMethod="GET", path="/callback-form.js", resource="/callback-form.js")
-    script = invoke(with_headers(event, Access_Control_Request_Method=None)).body
+    script = invoke(with_headers(event, Access_Control_Request_Method=None)).text
     found = re.search(r'const RENDER_TOKEN = "([^"]+)";', script)
     assert found
     return found.group(1)
