@@ -118,7 +118,7 @@ class LocalStack:
             queue_name=QUEUE_NAME,
             sender_email=SENDER_EMAIL,
             configuration_set=CONFIGURATION_SET,
-            office_emails=self.config.office_emails.split(","),
+            office_emails=OFFICE_EMAILS.split(","),
         )
         # The signing secret that `aws ssm put-parameter` makes once per deployment (README).
         boto3.client("ssm").put_parameter(

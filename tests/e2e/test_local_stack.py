@@ -171,11 +171,14 @@ def test_files_outside_the_site_are_never_served(local_stack: RunningStack, path
 
 
 @pytest.mark.e2e
-def test_an_unknown_route_gets_api_gateways_answer(local_stack: RunningStack) -> None:
-    response = local_stack.request("DELETE", PATH)
+@pytest.mark.parametrize("method", ["DELETE", "TRACE", "CONNECT", "PROPFIND"])
+def test_a_method_a_route_does_not_have_gets_api_gateways_answer_never_a_501(
+    local_stack: RunningStack, method: str
+) -> None:
+    response = local_stack.request(method, PATH)
 
     assert response.status == 403
-    assert response.json() == {"message": "Missing Authentication Token"}
+    assert response.json()["message"] == "Missing Authentication Token"
 
 
 @pytest.mark.e2e
