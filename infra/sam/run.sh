@@ -40,10 +40,18 @@ fi
 
 stack_pid=""
 stop_stack() {
-  if [ -n "$stack_pid" ]; then
-    kill -TERM "$stack_pid" 2>/dev/null || true
-    wait "$stack_pid" 2>/dev/null || true
-  fi
+  [ -n "$stack_pid" ] || return 0
+  kill -TERM "$stack_pid" 2>/dev/null || return 0
+  local deadline=$((SECONDS + 15))
+  while kill -0 "$stack_pid" 2>/dev/null; do
+    if [ "$SECONDS" -ge "$deadline" ]; then
+      echo "warning: the local stack did not stop within 15 s of SIGTERM; killing it" >&2
+      kill -KILL "$stack_pid" 2>/dev/null || true
+      break
+    fi
+    sleep 0.2
+  done
+  wait "$stack_pid" 2>/dev/null || true
 }
 trap stop_stack EXIT
 # Ctrl-C reaches sam (in the foreground), which removes its containers and exits; then the EXIT trap.
