@@ -78,8 +78,11 @@ requirements: | $(BIN)/python ## Relock (uv lock) and regenerate functions/requi
 openapi: install ## Regenerate infra/openapi.json from the code
 	$(BIN)/python -m infra.tools.openapi > infra/openapi.json
 
+# functions/Makefile builds each function: dependencies for Lambda's platform, every module
+# compiled. It ships the native extensions of both architectures unless told one:
+# `make build LAMBDA_ARCHITECTURES=arm64`.
 .PHONY: build
-build: $(SAM_VENV)/.installed ## sam build (needs python3.13 on PATH; found automatically)
+build: $(SAM_VENV)/.installed ## sam build: the functions' package, compiled (python3.13 found automatically)
 	PATH="$(PYTHON_DIR):$$PATH" $(SAM_VENV)/bin/sam build --template template.yaml
 
 # ENV names a samconfig.toml environment (default, staging); STACK a deployed stack by name.
@@ -108,8 +111,8 @@ sam-test: install $(SAM_VENV)/.installed ## The SAM CLI tests only (tests/sam: s
 	$(BIN)/python -m pytest tests/sam --no-cov $(PYTEST_ARGS)
 
 .PHONY: bench
-bench: install ## Cold-start import cost and request latency, measured
-	$(BIN)/python -m infra.tools.bench
+bench: install build ## What Lambda loads, measured: cold start against a boto3 floor, warm requests, package size
+	PYTHON="$(PYTHON)" $(BIN)/python -m infra.tools.bench
 
 .PHONY: loadtest
 loadtest: install ## Load on the local stack: req/s, p50/p99, 5xx, stored vs accepted, emails per request

@@ -101,7 +101,17 @@ def _form_script() -> str:
     return resources.files("callbacks").joinpath("static/callback-form.js").read_text(encoding="utf-8")
 
 
-@router.get("/callback-form.js", summary="The embeddable form's script", tags=["Website form"])
+@router.get(
+    "/callback-form.js",
+    summary="The embeddable form's script",
+    tags=["Website form"],
+    responses={
+        200: {
+            "description": "The script, with a fresh render token",
+            "content": {"text/javascript": {"schema": {"type": "string"}}},
+        }
+    },
+)
 def form_script() -> Response[str]:
     # Each copy carries a fresh render token; a cached copy's token is older, never too fresh.
     return Response(

@@ -1,137 +1,644 @@
-"""`make bench`: what a visitor's first and later requests cost, measured on this machine.
+"""`make bench`: what Lambda loads and what a visitor waits for, measured on this machine.
 
-- cold import: a fresh interpreter importing each entry point (what a Lambda cold start pays
-  before the handler runs), median of several runs;
-- first request: a fresh interpreter importing the intake handler and answering one request
-  against in-process moto (boto3 import and client creation included);
-- warm requests: the same handler answering many requests in one process (moto in-process, so
-  this is the code's own cost plus moto's, not DynamoDB's network time);
-- the local stack: launch to first answer, a JSON POST to its .eml in the outbox, SIGINT to exit;
-- the built package's size, when `make build` has run.
+Every figure comes from the `sam build` output (`make build`), the package Lambda runs:
 
-Timing lives here, never in a pass/fail test.
+- cold import of each handler from three copies of that package: as shipped (its own bytecode;
+  native extensions for this machine taken from the build where it carries them, else from this
+  machine's build of the same version), compiled ideally (bytecode written here by the same
+  Python, as an interpreter with a writable directory would cache it), and from source only (no
+  bytecode at all: what every cold start paid before the build compiled the package);
+- the fresh-process cold start of each function: a new interpreter that imports the handler and
+  answers one request, with every AWS call answered at once after botocore has built and
+  validated it, timed from outside from start to exit, as a ratio to a floor process that only
+  imports boto3, makes a DynamoDB client and calls PutItem, stubbed the same way;
+- warm requests in one process (p50/p99), with the share spent inside the SDK's calls taken out;
+- AWS calls per request and per email; what each library costs the intake's cold start;
+- the package's size, unzipped and zipped, and its largest parts;
+- the local stack (`make run`): launch to first answer, a POST to its .eml, SIGINT to exit.
+
+The measured processes run under the functions' Python (3.13) with `-I -S -B`, seeing only the
+package tree and a runtime tree holding boto3 (what Lambda's runtime provides, compiled), as
+/var/task and /var/runtime. Runs of the variants being compared alternate, round by round; each
+figure is the median of the rounds, with min and max beside it; ratios are taken round by round.
+Timing lives here, never in a pass/fail test. The table goes to the screen, everything to
+.local/bench.json.
 """
 
 from __future__ import annotations
 
 import json
+import os
+import re
+import shutil
+import signal
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
+import zipfile
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parents[2]
-RUNS = 7
-WARM_REQUESTS = 300
+BUILD = ROOT / ".aws-sam" / "build"
+WORK = ROOT / ".local" / "bench"
+REPORT = ROOT / ".local" / "bench.json"
+CHILD = Path(__file__).resolve().parent / "bench_child.py"
+RUNS = int(os.environ.get("BENCH_RUNS", "11"))
+WARM_REQUESTS = int(os.environ.get("BENCH_WARM_REQUESTS", "1000"))
+TREES = ("shipped", "ideal", "source")
+# The stream's filter (template.yaml) passes only the request items to the notifier.
+REQUEST_PREFIX = "request#"
+# One visitor's request, as the form posts it (JSON); each copy gets its own message.
+VISITOR = {
+    "name": "Jane Doe",
+    "phone": "(662) 377-6290",
+    "email": "jane@example.com",
+    "best_time": "morning",
+    "interest": "fractional-co2-laser",
+    "consent": True,
+    "source_url": "https://www.accentplasticsurgery.example/fractional-co2-laser-resurfacing/",
+    "website": "",
+}
+STREAM_ARN = "arn:aws:dynamodb:us-east-1:123456789012:table/bench/stream/2026-01-01T00:00:00.000"
 
-_IMPORT = """
-import sys, time
-sys.path[:0] = [{functions!r}]
-start = time.perf_counter()
-import {module}
-elapsed = time.perf_counter() - start
-print(elapsed * 1000, len(sys.modules))
-"""
+# What stands between a fresh process and the intake's answer, one at a time, each in a fresh
+# process of the shipped package (with the shared pieces they pull in).
+IMPORTS = {
+    "event handler (REST resolver)": (
+        "from aws_lambda_powertools.event_handler import APIGatewayRestResolver\nAPIGatewayRestResolver()"
+    ),
+    "event handler, enable_validation": (
+        "from aws_lambda_powertools.event_handler import APIGatewayRestResolver\n"
+        "APIGatewayRestResolver(enable_validation=True)"
+    ),
+    "batch": "from aws_lambda_powertools.utilities.batch import BatchProcessor, process_partial_response",
+    "logger": "from aws_lambda_powertools.logging import Logger\nLogger()",
+    "metrics": "from aws_lambda_powertools.metrics import Metrics\nMetrics()",
+    "pydantic": "from pydantic import BaseModel",
+    "email-validator": "import email_validator",
+    "phonenumbers": "import phonenumbers",
+    "boto3": "import boto3",
+    "boto3 + DynamoDB client": "import boto3\nboto3.session.Session().client('dynamodb')",
+}
+# The intake's cold path in the order it is paid, each step timed after the ones before it in one
+# process: what each piece adds, shared modules counted once, where they are first needed.
+INTAKE_LADDER = {
+    "pydantic": "from pydantic import BaseModel",
+    "phonenumbers": "import phonenumbers",
+    "email-validator": "import email_validator",
+    "logger + metrics": "from aws_lambda_powertools import Logger, Metrics\nLogger()\nMetrics()",
+    "event handler core": (
+        "from aws_lambda_powertools.event_handler import APIGatewayRestResolver\nAPIGatewayRestResolver()"
+    ),
+    "+ OpenAPI validation": (
+        "from aws_lambda_powertools.event_handler.openapi.params import Body\n"
+        "APIGatewayRestResolver(enable_validation=True)"
+    ),
+    "our models": "import callbacks.models.form, callbacks.models.api, callbacks.models.record",
+    "the rest of callbacks.intake": "import callbacks.intake",
+    "boto3 (first request)": "import boto3",
+    "DynamoDB client (first request)": "boto3.session.Session().client('dynamodb')",
+}
+# Self time of each module under -X importtime, summed by what it belongs to: the first pattern
+# that matches the module's dotted name, or a leading part of it.
+IMPORT_GROUPS = (
+    ("powertools openapi (validation)", r"aws_lambda_powertools\.event_handler\.(openapi|middlewares)"),
+    ("powertools event handler", r"aws_lambda_powertools\.event_handler"),
+    ("powertools logger", r"aws_lambda_powertools\.logging"),
+    ("powertools metrics", r"aws_lambda_powertools\.metrics"),
+    ("powertools batch", r"aws_lambda_powertools\.utilities\.batch"),
+    ("powertools data classes", r"aws_lambda_powertools\.utilities\.data_classes"),
+    ("powertools, the rest", r"aws_lambda_powertools"),
+    ("pydantic", r"pydantic(_core)?|annotated_types|typing_inspection|typing_extensions"),
+    ("email-validator", r"email_validator|idna|dns"),
+    ("phonenumbers", r"phonenumbers"),
+    ("botocore", r"botocore|boto3|jmespath|urllib3|dateutil|six|s3transfer"),
+    ("our code", r"callbacks"),
+    ("standard library", r".*"),
+)
 
-_FIRST_REQUEST = """
-import sys, time, os
-start = time.perf_counter()
-sys.path[:0] = [{functions!r}, {root!r}]
-from tests.conftest import TEST_ENV
-os.environ.update(TEST_ENV)
-import boto3
-from moto import mock_aws
-from infra.provision import provision
-with mock_aws():
-    provision(boto3.session.Session(), table_name=TEST_ENV["TABLE_NAME"], queue_name="q",
-              sender_email=TEST_ENV["SENDER_EMAIL"], configuration_set="staff-alerts")
-    from tests.integration.helpers import VALID, invoke, json_event
-    event = json_event(VALID)
-    begin = time.perf_counter()
-    answer = invoke(event)
-    done = time.perf_counter()
-    assert answer.status == 201, answer
-print((done - begin) * 1000)
-"""
+
+@dataclass(frozen=True)
+class Function:
+    name: str
+    handler: str
+    trigger: str  # "api", "stream", or another event source (imports only)
+
+    @property
+    def build(self) -> Path:
+        return BUILD / self.name
 
 
-def _python(code: str) -> str:
-    result = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=ROOT
+def functions() -> list[Function]:
+    from infra.provision import load_template
+
+    found = []
+    for name, definition in load_template()["Resources"].items():
+        if definition["Type"] != "AWS::Serverless::Function":
+            continue
+        kinds = {event["Type"] for event in definition["Properties"].get("Events", {}).values()}
+        trigger = "api" if "Api" in kinds else "stream" if "DynamoDB" in kinds else ",".join(sorted(kinds))
+        found.append(Function(name, definition["Properties"]["Handler"], trigger))
+    return found
+
+
+def summary(samples: list[float], digits: int = 1) -> dict[str, float]:
+    return {
+        "median": round(statistics.median(samples), digits),
+        "min": round(min(samples), digits),
+        "max": round(max(samples), digits),
+        "runs": len(samples),
+    }
+
+
+def percentiles(samples: list[float]) -> dict[str, float]:
+    ordered = sorted(samples)
+    return {
+        "p50": round(statistics.median(ordered), 3),
+        "p99": round(ordered[min(len(ordered) - 1, int(len(ordered) * 0.99))], 3),
+        "requests": len(ordered),
+    }
+
+
+# --- the interpreter and the trees it loads --------------------------------------------------
+
+
+def functions_python() -> str:
+    python = (
+        os.environ.get("PYTHON")
+        or subprocess.run(
+            [str(ROOT / "infra" / "tools" / "find-python")], capture_output=True, text=True, check=True
+        ).stdout.strip()
     )
-    return result.stdout.strip().splitlines()[-1]
+    version = subprocess.run(
+        [python, "-c", "import sys; print('%d.%d' % sys.version_info[:2])"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.strip()
+    if version != "3.13":
+        raise SystemExit(f"make bench needs Python 3.13, the functions' runtime; {python} is {version}")
+    return python
 
 
-def cold_import(module: str) -> tuple[float, int]:
-    samples = []
-    modules = 0
-    for _ in range(RUNS):
-        elapsed, modules_text = _python(
-            _IMPORT.format(functions=str(ROOT / "functions"), module=module)
-        ).split()
-        samples.append(float(elapsed))
-        modules = int(modules_text)
-    return statistics.median(samples), modules
+def _link_tree(source: Path, target: Path, *, bytecode: bool) -> None:
+    """A copy of ``source`` (times kept), with or without bytecode.
+
+    Copies, not hard links: a `make build` while the bench runs rewrites the build's files in
+    place, and new times on shared files would make the ideal tree's timestamped bytecode stale.
+    """
+    ignore = None if bytecode else shutil.ignore_patterns("__pycache__")
+    shutil.copytree(source, target, ignore=ignore, copy_function=shutil.copy2, symlinks=True)
 
 
-def first_request() -> float:
-    samples = [
-        float(_python(_FIRST_REQUEST.format(functions=str(ROOT / "functions"), root=str(ROOT))))
-        for _ in range(RUNS)
-    ]
-    return statistics.median(samples)
+def _extension_suffixes(python: str) -> list[str]:
+    code = "import importlib.machinery as m, json; print(json.dumps(m.EXTENSION_SUFFIXES))"
+    suffixes: list[str] = json.loads(
+        subprocess.run([python, "-I", "-c", code], capture_output=True, text=True, check=True).stdout
+    )
+    return suffixes
 
 
-def warm_requests(stub_dynamodb: bool = False) -> tuple[float, float]:
-    sys.path[:0] = [str(ROOT / "functions"), str(ROOT)]
-    import os
+def _distribution_of(tree: Path, file: Path) -> tuple[str, str]:
+    relative = file.relative_to(tree).as_posix()
+    for record in tree.glob("*.dist-info/RECORD"):
+        if any(line.split(",", 1)[0] == relative for line in record.read_text().splitlines()):
+            metadata = (record.parent / "METADATA").read_text()
+            name = re.search(r"^Name: (.+)$", metadata, re.MULTILINE)
+            version = re.search(r"^Version: (.+)$", metadata, re.MULTILINE)
+            if name and version:
+                return name.group(1).strip(), version.group(1).strip()
+    raise SystemExit(f"{relative}: no distribution in the package names it; cannot swap it for this machine")
 
-    from tests.conftest import TEST_ENV
 
-    os.environ.update(TEST_ENV)
-    import boto3
-    from moto import mock_aws
+def swap_native_extensions(tree: Path, python: str) -> list[str]:
+    """Give each native extension of ``tree`` this machine's build of the same version, if it has none."""
+    suffixes = _extension_suffixes(python)
+    modules: dict[Path, list[Path]] = {}
+    for file in tree.rglob("*.so"):
+        modules.setdefault(file.parent / file.name.split(".", 1)[0], []).append(file)
+    swapped = []
+    for key, files in sorted(modules.items()):
+        # The import system looks for exactly <module><suffix>, e.g. never for another platform's.
+        if any(file.name[len(key.name) :] in suffixes for file in files):
+            continue
+        name, version = _distribution_of(tree, files[0])
+        with tempfile.TemporaryDirectory() as scratch:
+            subprocess.run(
+                [
+                    str(ROOT / ".venv" / "bin" / "uv"),
+                    "pip",
+                    "install",
+                    "--quiet",
+                    "--no-deps",
+                    "--python",
+                    python,
+                    "--target",
+                    scratch,
+                    f"{name}=={version}",
+                ],
+                check=True,
+            )
+            relative = key.parent.relative_to(tree)
+            for native in (Path(scratch) / relative).glob(key.name + ".*"):
+                if native.name[len(key.name) :] in suffixes:
+                    shutil.copy2(native, key.parent / native.name)
+                    swapped.append(f"{name} {version}: {relative / native.name}")
+    return swapped
 
-    from infra.provision import provision
-    from tests.integration.helpers import VALID, invoke, json_event
 
-    with mock_aws():
-        provision(
-            boto3.session.Session(),
-            table_name=TEST_ENV["TABLE_NAME"],
-            queue_name="q",
-            sender_email=TEST_ENV["SENDER_EMAIL"],
-            configuration_set="staff-alerts",
+def prepare_trees(build: Path, python: str, label: str) -> tuple[dict[str, Path], list[str]]:
+    """The shipped, ideally compiled and source-only copies of one function's package."""
+    if not build.is_dir():
+        raise SystemExit(f"{build} does not exist: run `make build` first")
+    base = WORK / "trees" / label
+    shutil.rmtree(base, ignore_errors=True)
+    base.mkdir(parents=True)
+    trees = {name: base / name for name in TREES}
+    _link_tree(build, trees["shipped"], bytecode=True)
+    swapped = swap_native_extensions(trees["shipped"], python)
+    _link_tree(trees["shipped"], trees["ideal"], bytecode=False)
+    _link_tree(trees["shipped"], trees["source"], bytecode=False)
+    # What the interpreter itself would cache (timestamp-checked), were the directory writable.
+    subprocess.run([python, "-m", "compileall", "-q", "-j", "0", str(trees["ideal"])], check=True)
+    return trees, swapped
+
+
+def runtime_tree(python: str) -> Path:
+    """boto3 and botocore, the versions the tests use, compiled: what Lambda's /var/runtime holds."""
+    from importlib.metadata import version
+
+    versions = f"boto3=={version('boto3')} botocore=={version('botocore')}"
+    target = WORK / ("runtime-" + versions.replace("==", "-").replace(" ", "-"))
+    if not (target / ".complete").exists():
+        shutil.rmtree(target, ignore_errors=True)
+        subprocess.run(
+            [
+                str(ROOT / ".venv" / "bin" / "uv"),
+                "pip",
+                "install",
+                "--quiet",
+                "--python",
+                python,
+                "--target",
+                str(target),
+                *versions.split(),
+            ],
+            check=True,
         )
-        invoke(json_event(VALID))
-        if stub_dynamodb:
-            # The code's own cost (parsing, validation, negotiation, building the record, logs and
-            # metrics) without moto's, which dominates the figure above: the call returns at once.
-            from unittest import mock
+        subprocess.run([python, "-m", "compileall", "-q", "-j", "0", str(target)], check=True)
+        (target / ".complete").touch()
+    return target
 
-            from callbacks import aws
 
-            mock.patch.object(aws.dynamodb(), "transact_write_items", return_value={}).start()
-        samples = []
-        # The handler's log lines and metrics (EMF) go to stdout: keep them off the report, but
-        # still written, so that their cost is measured.
-        sys.stdout.flush()
-        saved = os.dup(1)
-        with open(os.devnull, "w") as devnull:
-            os.dup2(devnull.fileno(), 1)
-            try:
-                for number in range(WARM_REQUESTS):
-                    event = json_event({**VALID, "message": f"question {number}"})
-                    start = time.perf_counter()
-                    answer = invoke(event)
-                    samples.append((time.perf_counter() - start) * 1000)
-                    assert answer.status == 201
-            finally:
-                sys.stdout.flush()
-                os.dup2(saved, 1)
-    samples.sort()
-    return statistics.median(samples), samples[int(len(samples) * 0.95)]
+# --- events and the measured processes ------------------------------------------------------
+
+
+def child_environment(function: str = "bench") -> dict[str, str]:
+    """The functions' variables as template.yaml gives them (the local stack's values), as on Lambda."""
+    from infra.local.stack import StackConfig, function_environment
+
+    environment = function_environment(StackConfig())
+    # The local stack mutes metrics for its console; on Lambda they are written, and cost.
+    environment.pop("POWERTOOLS_METRICS_DISABLED", None)
+    return {
+        "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+        "LANG": "C.UTF-8",
+        "TZ": ":UTC",
+        "HOME": str(WORK),
+        "AWS_REGION": "us-east-1",
+        "AWS_DEFAULT_REGION": "us-east-1",
+        "AWS_ACCESS_KEY_ID": "bench",
+        "AWS_SECRET_ACCESS_KEY": "bench",
+        "AWS_SESSION_TOKEN": "bench",
+        "AWS_EC2_METADATA_DISABLED": "true",
+        "AWS_CONFIG_FILE": str(WORK / "no-aws-config"),
+        "AWS_SHARED_CREDENTIALS_FILE": str(WORK / "no-aws-credentials"),
+        "AWS_EXECUTION_ENV": "AWS_Lambda_python3.13",
+        "AWS_LAMBDA_FUNCTION_NAME": function,
+        "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": "1024",
+        **environment,
+    }
+
+
+def make_events(count: int) -> dict[str, tuple[Path, Path]]:
+    """For each trigger, a file with one event and a file with ``count`` distinct ones.
+
+    The stream records carry the very items the intake writes: the intake runs here first (source,
+    this process), its one call answered by the same stub, and its request items are kept.
+    """
+    saved = dict(os.environ)
+    os.environ.update(child_environment())
+    try:
+        with _stdout_discarded():
+            return _make_events(count)
+    finally:
+        os.environ.clear()
+        os.environ.update(saved)
+
+
+@contextmanager
+def _stdout_discarded() -> Iterator[None]:
+    """The handlers' log lines and metrics go to stdout (file descriptor 1, whatever sys.stdout is)."""
+    sys.stdout.flush()
+    saved = os.dup(1)
+    with open(os.devnull, "w") as devnull:
+        os.dup2(devnull.fileno(), 1)
+        try:
+            yield
+        finally:
+            sys.stdout.flush()
+            os.dup2(saved, 1)
+            os.close(saved)
+
+
+def _make_events(count: int) -> dict[str, tuple[Path, Path]]:
+    from callbacks.intake import lambda_handler
+    from infra.local.lambda_events import IncomingRequest, lambda_context, proxy_event
+    from infra.tools.bench_child import _stub_aws
+
+    seen: list[tuple[str, dict[str, Any]]] = []
+    _stub_aws({}, [], seen)
+    origin = os.environ["ALLOWED_ORIGINS"].split(",")[0]
+    api = []
+    for number in range(count + 1):
+        body = json.dumps({**VISITOR, "message": f"I would like to ask about downtime ({number})."})
+        request = IncomingRequest(
+            method="POST",
+            path="/callback-requests",
+            query="",
+            headers=[
+                ("Content-Type", "application/json"),
+                ("Accept", "application/json"),
+                ("Origin", origin),
+                ("Host", "abc123.execute-api.us-east-1.amazonaws.com"),
+            ],
+            body=body.encode(),
+            source_ip=f"203.0.113.{number % 250 + 1}",
+            server_port=443,
+        )
+        event = proxy_event(request, "/callback-requests", "v1", ("multipart/form-data",))
+        answer = lambda_handler(event, lambda_context("IntakeFunction"))
+        if answer["statusCode"] != 201:
+            raise SystemExit(f"the intake answered {answer['statusCode']} while making the events: {answer}")
+        api.append(event)
+    items = [
+        put["Put"]["Item"]
+        for name, params in seen
+        if name == "TransactWriteItems"
+        for put in params["TransactItems"]
+        if put["Put"]["Item"]["pk"]["S"].startswith(REQUEST_PREFIX)
+    ]
+    stream = [
+        {
+            "Records": [
+                {
+                    "eventID": f"bench-{number}",
+                    "eventName": "INSERT",
+                    "eventVersion": "1.1",
+                    "eventSource": "aws:dynamodb",
+                    "awsRegion": "us-east-1",
+                    "dynamodb": {
+                        "ApproximateCreationDateTime": time.time(),
+                        "Keys": {"pk": item["pk"]},
+                        "NewImage": item,
+                        "SequenceNumber": f"{number + 1:021d}",
+                        "SizeBytes": len(json.dumps(item)),
+                        "StreamViewType": "NEW_IMAGE",
+                    },
+                    "eventSourceARN": STREAM_ARN,
+                }
+            ]
+        }
+        for number, item in enumerate(items)
+    ]
+    files = {}
+    for trigger, events in (("api", api), ("stream", stream)):
+        one, many = WORK / f"events-{trigger}-one.json", WORK / f"events-{trigger}-many.json"
+        one.write_text(json.dumps(events[:1]))
+        many.write_text(json.dumps(events))
+        files[trigger] = (one, many)
+    return files
+
+
+@dataclass
+class Child:
+    python: str
+    env: dict[str, str]
+
+    def run(
+        self, tree: Path | str, runtime: Path, mode: str, *args: str, options: tuple[str, ...] = ()
+    ) -> tuple[float, dict[str, Any], str]:
+        """Wall milliseconds from start to exit, the child's own report, and its stderr."""
+        with tempfile.NamedTemporaryFile(dir=WORK, suffix=".json", delete=False) as handle:
+            result = Path(handle.name)
+        command = [
+            self.python,
+            "-I",
+            "-S",
+            "-B",
+            *options,
+            str(CHILD),
+            str(result),
+            str(tree),
+            str(runtime),
+            mode,
+            *args,
+        ]
+        begin = time.perf_counter()
+        process = subprocess.run(
+            command, env=self.env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, check=False
+        )
+        wall = (time.perf_counter() - begin) * 1000
+        if process.returncode != 0:
+            raise SystemExit(f"{' '.join(command[-3:])} failed:\n{process.stderr[-3000:]}")
+        report: dict[str, Any] = json.loads(result.read_text())
+        result.unlink()
+        return wall, report, process.stderr
+
+
+def rounds(jobs: dict[str, Callable[[], Any]], runs: int = RUNS) -> dict[str, list[Any]]:
+    """Each job once per round, the order turning each round, after one round that is not kept."""
+    names = list(jobs)
+    results: dict[str, list[Any]] = {name: [] for name in names}
+    for number in range(runs + 1):
+        shift = number % len(names)
+        for name in names[shift:] + names[:shift]:
+            outcome = jobs[name]()
+            if number:
+                results[name].append(outcome)
+    return results
+
+
+# --- the sections of the report ---------------------------------------------------------------
+
+
+def cold_imports(
+    child: Child, fns: list[Function], trees: dict[str, dict[str, Path]], runtime: Path
+) -> dict[str, Any]:
+    jobs: dict[str, Callable[[], Any]] = {}
+    for fn in fns:
+        module = fn.handler.rsplit(".", 1)[0]
+        for tree in TREES:
+            jobs[f"{fn.name}/{tree}"] = lambda path=trees[fn.name][tree], module=module: child.run(
+                path, runtime, "import", module
+            )[1]
+    results = rounds(jobs)
+    report: dict[str, Any] = {}
+    for fn in fns:
+        entry: dict[str, Any] = {}
+        for tree in TREES:
+            samples = results[f"{fn.name}/{tree}"]
+            entry[tree] = {
+                "import_ms": summary([sample["ms"] for sample in samples]),
+                "modules": samples[-1]["modules"],
+                "compiled_from_source": samples[-1]["compiled_from_source"],
+            }
+        for tree in ("shipped", "source"):
+            ratios = [
+                mine["ms"] / ideal["ms"]
+                for mine, ideal in zip(results[f"{fn.name}/{tree}"], results[f"{fn.name}/ideal"], strict=True)
+            ]
+            entry[f"{tree}_vs_ideal"] = summary(ratios, 2)
+        report[fn.name] = entry
+    return report
+
+
+def fresh_processes(
+    child: Child,
+    fns: list[Function],
+    trees: dict[str, dict[str, Path]],
+    runtime: Path,
+    events: dict[str, tuple[Path, Path]],
+) -> dict[str, Any]:
+    table = child.env["TABLE_NAME"]
+    jobs: dict[str, Callable[[], Any]] = {"floor": lambda: child.run("-", runtime, "floor", table)}
+    served = [fn for fn in fns if fn.trigger in events]
+    for fn in served:
+        for tree in ("shipped", "source"):
+            jobs[f"{fn.name}/{tree}"] = lambda fn=fn, tree=tree: child.run(
+                trees[fn.name][tree], runtime, "invoke", fn.handler, str(events[fn.trigger][0])
+            )
+    results = rounds(jobs)
+    floor = [wall for wall, _, _ in results["floor"]]
+    report: dict[str, Any] = {
+        "floor": {"process_ms": summary(floor), "calls": results["floor"][-1][1]["calls"]}
+    }
+    for name in jobs:
+        if name == "floor":
+            continue
+        walls = [wall for wall, _, _ in results[name]]
+        reports = [child_report for _, child_report, _ in results[name]]
+        report[name] = {
+            "process_ms": summary(walls),
+            "ratio_to_floor": summary([mine / base for mine, base in zip(walls, floor, strict=True)], 2),
+            "import_ms": summary([each["import_ms"] for each in reports]),
+            "first_request_ms": summary([each["first_request_ms"] for each in reports]),
+            "calls": reports[-1]["calls"],
+            "compiled_from_source": reports[-1]["compiled_from_source"],
+        }
+    return report
+
+
+def warm_requests(
+    child: Child,
+    fns: list[Function],
+    trees: dict[str, dict[str, Path]],
+    runtime: Path,
+    events: dict[str, tuple[Path, Path]],
+) -> dict[str, Any]:
+    report = {}
+    for fn in fns:
+        if fn.trigger not in events:
+            continue
+        _, result, _ = child.run(
+            trees[fn.name]["shipped"],
+            runtime,
+            "invoke",
+            fn.handler,
+            str(events[fn.trigger][1]),
+            str(WARM_REQUESTS),
+        )
+        report[fn.name] = {
+            "total_ms": percentiles(result["warm_ms"]),
+            "own_ms": percentiles(result["warm_own_ms"]),
+        }
+    return report
+
+
+def library_costs(child: Child, tree: Path, runtime: Path) -> dict[str, Any]:
+    jobs: dict[str, Callable[[], Any]] = {
+        label: (lambda code=code: child.run(tree, runtime, "exec", code)[1])
+        for label, code in IMPORTS.items()
+    }
+    results = rounds(jobs)
+    return {
+        label: {"ms": summary([sample["ms"] for sample in samples]), "modules": samples[-1]["modules"]}
+        for label, samples in results.items()
+    }
+
+
+def intake_ladder(child: Child, tree: Path, runtime: Path) -> dict[str, Any]:
+    steps = json.dumps(list(INTAKE_LADDER.values()))
+    samples = [child.run(tree, runtime, "ladder", steps)[1]["ms"] for _ in range(RUNS)]
+    return {label: summary([run[index] for run in samples]) for index, label in enumerate(INTAKE_LADDER)}
+
+
+def import_breakdown(child: Child, tree: Path, runtime: Path, module: str) -> dict[str, Any]:
+    """Where one handler's import goes: -X importtime self times, summed by library."""
+    patterns = [(label, re.compile(rf"(?:{pattern})(?:\..*)?")) for label, pattern in IMPORT_GROUPS]
+    per_run: list[dict[str, float]] = []
+    for _ in range(RUNS):
+        _, _, stderr = child.run(tree, runtime, "import", module, options=("-X", "importtime"))
+        totals: dict[str, float] = {label: 0.0 for label, _ in IMPORT_GROUPS}
+        for line in stderr.splitlines():
+            match = re.match(r"import time:\s+(\d+) \|\s+\d+ \|\s+(\S+)", line)
+            if not match:
+                continue
+            name = match.group(2)
+            label = next(label for label, pattern in patterns if pattern.fullmatch(name))
+            totals[label] += int(match.group(1)) / 1000
+        per_run.append(totals)
+    return {
+        label: round(statistics.median(run[label] for run in per_run), 1)
+        for label, _ in IMPORT_GROUPS
+        if any(run[label] for run in per_run)
+    }
+
+
+def package_sizes(build: Path) -> dict[str, Any]:
+    """Unzipped and zipped (deflate, as sam packages it) bytes, in total and by top-level part."""
+    parts: dict[str, list[int]] = {}
+    bytecode = [0, 0]
+    total = [0, 0]
+    with tempfile.TemporaryFile() as scratch, zipfile.ZipFile(scratch, "w", zipfile.ZIP_DEFLATED) as archive:
+        for path in sorted(build.rglob("*")):
+            if not path.is_file():
+                continue
+            relative = path.relative_to(build)
+            archive.write(path, relative.as_posix())
+            info = archive.getinfo(relative.as_posix())
+            sizes = [info.file_size, info.compress_size]
+            top = relative.parts[0]
+            part = "*.dist-info" if top.endswith(".dist-info") else top
+            for tally in (parts.setdefault(part, [0, 0]), total) + (
+                (bytecode,) if path.suffix == ".pyc" else ()
+            ):
+                tally[0] += sizes[0]
+                tally[1] += sizes[1]
+    largest = sorted(parts.items(), key=lambda item: item[1][1], reverse=True)[:10]
+    return {
+        "unzipped_bytes": total[0],
+        "zipped_bytes": total[1],
+        "bytecode": {"unzipped_bytes": bytecode[0], "zipped_bytes": bytecode[1]},
+        "files": {"py": sum(1 for _ in build.rglob("*.py")), "pyc": sum(1 for _ in build.rglob("*.pyc"))},
+        "largest_parts": {name: {"unzipped_bytes": u, "zipped_bytes": z} for name, (u, z) in largest},
+    }
 
 
 def _free_port() -> int:
@@ -143,10 +650,8 @@ def _free_port() -> int:
         return port
 
 
-def local_stack(posts: int = 15) -> tuple[float, float, float, float]:
-    """Seconds to the first answer, median and max ms from POST to .eml, seconds from SIGINT to exit."""
-    import signal
-    import tempfile
+def local_stack(posts: int = 15) -> dict[str, Any]:
+    """Seconds to the first answer, ms from POST to .eml, seconds from SIGINT to exit."""
     import urllib.request
 
     outbox = Path(tempfile.mkdtemp(prefix="bench-outbox-"))
@@ -175,6 +680,8 @@ def local_stack(posts: int = 15) -> tuple[float, float, float, float]:
                 urllib.request.urlopen(f"{api}/", timeout=1).close()
                 break
             except OSError:
+                if process.poll() is not None:
+                    raise OSError(f"python -m infra.local exited with {process.returncode}") from None
                 if time.monotonic() > deadline:
                     raise
                 time.sleep(0.02)
@@ -205,49 +712,186 @@ def local_stack(posts: int = 15) -> tuple[float, float, float, float]:
         process.send_signal(signal.SIGINT)
         process.wait(timeout=30)
         stopped = time.monotonic() - stopping
-    return up, statistics.median(samples), max(samples), stopped
+        shutil.rmtree(outbox, ignore_errors=True)
+    return {
+        "up_s": round(up, 2),
+        "post_to_eml_ms": {
+            "median": round(statistics.median(samples)),
+            "max": round(max(samples)),
+            "posts": posts,
+        },
+        "stop_s": round(stopped, 2),
+    }
 
 
-def package_size() -> str:
-    build = ROOT / ".aws-sam" / "build" / "IntakeFunction"
-    if not build.is_dir():
-        return "not built (run `make build`)"
-    size = sum(path.stat().st_size for path in build.rglob("*") if path.is_file())
-    return f"{size / 1_000_000:.1f} MB unzipped"
+# --- the table ----------------------------------------------------------------------------------
+
+
+def _figure(stats: dict[str, float], unit: str = " ms") -> str:
+    return f"{stats['median']:8.1f}{unit}  ({stats['min']:.1f}-{stats['max']:.1f})"
+
+
+def _ratio(stats: dict[str, float]) -> str:
+    return f"{stats['median']:5.2f}x  ({stats['min']:.2f}-{stats['max']:.2f})"
+
+
+def _mb(size: int) -> str:
+    return f"{size / 1_000_000:5.1f} MB"
+
+
+def print_table(report: dict[str, Any]) -> Iterator[str]:
+    yield report["machine"]
+    yield ""
+    yield "cold import of each handler (in-process, from the built package)      median (min-max)"
+    for name, entry in report["cold_import"].items():
+        for tree in TREES:
+            row = entry[tree]
+            yield (
+                f"  {name:<15} {tree:<8} {_figure(row['import_ms'])}  {row['modules']} modules, "
+                f"{row['compiled_from_source']} compiled from source"
+            )
+        yield (
+            f"  {'':<15} shipped / ideal {_ratio(entry['shipped_vs_ideal'])}   "
+            f"source / ideal {_ratio(entry['source_vs_ideal'])}"
+        )
+    yield ""
+    yield "fresh process: start, import, one request (AWS stubbed), exit             median (min-max)"
+    fresh = report["fresh_process"]
+    yield f"  {'floor: boto3, client, PutItem':<32} {_figure(fresh['floor']['process_ms'])}"
+    for name, row in fresh.items():
+        if name == "floor":
+            continue
+        yield (
+            f"  {name:<32} {_figure(row['process_ms'])}  {_ratio(row['ratio_to_floor'])} floor; "
+            f"import {row['import_ms']['median']:.0f} ms, "
+            f"first request {row['first_request_ms']['median']:.0f} ms"
+        )
+    yield ""
+    yield f"warm requests, one process, AWS stubbed ({WARM_REQUESTS} each)           p50 / p99"
+    for name, row in report["warm"].items():
+        total, own = row["total_ms"], row["own_ms"]
+        yield (
+            f"  {name:<15} {total['p50']:6.3f} / {total['p99']:6.3f} ms; without the SDK's calls "
+            f"{own['p50']:6.3f} / {own['p99']:6.3f} ms"
+        )
+    yield ""
+    yield from _table_tail(report)
+
+
+def _table_tail(report: dict[str, Any]) -> Iterator[str]:
+    fresh = report["fresh_process"]
+    yield "AWS calls"
+    for name, row in fresh.items():
+        if name.endswith("/shipped"):
+            unit = (
+                "per request" if "Intake" in name else "per email" if "Notify" in name else "per invocation"
+            )
+            yield f"  {name.split('/')[0]:<15} {sum(row['calls'].values())} {unit}: {row['calls']}"
+    yield ""
+    yield "each import alone, in a fresh process of the shipped package (in-process) median (min-max)"
+    for label, row in report["libraries"].items():
+        yield f"  {label:<34} {_figure(row['ms'])}  {row['modules']} modules"
+    yield ""
+    yield "the intake's cold path, step by step in one process (each after the ones above) median (min-max)"
+    for label, stats in report["intake_ladder"].items():
+        yield f"  {label:<34} {_figure(stats)}"
+    yield ""
+    yield "where the intake's import goes (-X importtime self time, median, ms; importtime adds its own)"
+    for label, ms in report["intake_import_breakdown"].items():
+        yield f"  {label:<34} {ms:8.1f}"
+    yield ""
+    for name, sizes in report["package"].items():
+        yield (
+            f"package {name}: {_mb(sizes['unzipped_bytes'])} unzipped, {_mb(sizes['zipped_bytes'])} zipped; "
+            f"bytecode {_mb(sizes['bytecode']['zipped_bytes'])} of it zipped; "
+            f"{sizes['files']['py']} .py, {sizes['files']['pyc']} .pyc"
+        )
+        for part, size in sizes["largest_parts"].items():
+            yield f"  {part:<34} {_mb(size['unzipped_bytes'])} unzipped {_mb(size['zipped_bytes'])} zipped"
+    if "error" in report.get("local_stack", {}):
+        yield ""
+        yield f"local stack: did not run: {report['local_stack']['error']}"
+    elif "local_stack" in report:
+        stack = report["local_stack"]
+        yield ""
+        yield (
+            f"local stack: up in {stack['up_s']:.1f} s; "
+            f"POST -> .eml median {stack['post_to_eml_ms']['median']} ms, "
+            f"max {stack['post_to_eml_ms']['max']} ms ({stack['post_to_eml_ms']['posts']} posts); "
+            f"SIGINT -> exit {stack['stop_s']:.1f} s"
+        )
 
 
 def main() -> None:
-    print(f"python {sys.version.split()[0]} on this machine; medians of {RUNS} fresh interpreters")
-    results = {}
-    for module in ("callbacks.intake", "callbacks.notify"):
-        elapsed, modules = cold_import(module)
-        results[module] = {"import_ms": round(elapsed, 1), "modules_loaded": modules}
-        print(f"cold import {module:<18} {elapsed:7.1f} ms  ({modules} modules)")
-    first = first_request()
-    print(f"first request (boto3 + client + handler, moto in-process) {first:7.1f} ms")
-    p50, p95 = warm_requests()
-    print(
-        f"warm request, {WARM_REQUESTS} requests (moto in-process)     p50 {p50:5.2f} ms  p95 {p95:5.2f} ms"
-    )
-    own50, own95 = warm_requests(stub_dynamodb=True)
-    print(
-        f"warm request, DynamoDB call stubbed (the code's own cost) p50 {own50:5.2f} ms  p95 {own95:5.2f} ms"
-    )
-    up, email_p50, email_max, stop = local_stack()
-    print(
-        f"local stack: up in {up:.1f} s; POST -> .eml median {email_p50:.0f} ms, max {email_max:.0f} ms "
-        f"(15 posts); SIGINT -> exit {stop:.1f} s"
-    )
-    print(f"package: {package_size()}")
-    results["first_request_ms"] = {"median": round(first, 1)}
-    results["warm_request_ms"] = {"p50": round(p50, 2), "p95": round(p95, 2)}
-    results["warm_request_own_ms"] = {"p50": round(own50, 2), "p95": round(own95, 2)}
-    results["local_stack"] = {
-        "up_s": round(up, 2),
-        "post_to_eml_ms": {"median": round(email_p50), "max": round(email_max)},
-        "stop_s": round(stop, 2),
+    # The intake runs here once to make the stream records from what it writes.
+    sys.path.insert(0, str(ROOT / "functions"))
+    python = functions_python()
+    WORK.mkdir(parents=True, exist_ok=True)
+    fns = functions()
+    runtime = runtime_tree(python)
+    # Functions whose packages are identical share one set of trees.
+    trees: dict[str, dict[str, Path]] = {}
+    by_content: dict[tuple[tuple[str, int], ...], dict[str, Path]] = {}
+    swapped: list[str] = []
+    package: dict[str, Any] = {}
+    for fn in fns:
+        if not fn.build.is_dir():
+            raise SystemExit(f"{fn.build} does not exist: run `make build` first")
+        content = tuple(
+            sorted(
+                (p.relative_to(fn.build).as_posix(), p.stat().st_size)
+                for p in fn.build.rglob("*")
+                if p.is_file()
+            )
+        )
+        if content not in by_content:
+            by_content[content], swapped_here = prepare_trees(fn.build, python, fn.name)
+            swapped += swapped_here
+            package[fn.name] = package_sizes(fn.build)
+        trees[fn.name] = by_content[content]
+    if len(by_content) == 1:
+        package = {"(every function)": next(iter(package.values()))}
+    events = make_events(WARM_REQUESTS)
+    child = Child(python, child_environment())
+    cores = os.cpu_count()
+    version = subprocess.run([python, "-V"], capture_output=True, text=True, check=True).stdout.strip()
+    load = os.getloadavg()[0]
+    report: dict[str, Any] = {
+        "machine": (
+            f"python {python} ({version}), "
+            f"{cores} cores, load {load:.1f} at start; medians of {RUNS} alternating rounds; "
+            f"native extensions swapped for this machine's: {', '.join(swapped) or 'none needed'}"
+        ),
+        "runs": RUNS,
+        "runtime_tree": runtime.name,
     }
-    print(json.dumps(results))
+    print(report["machine"], flush=True)
+    print("cold imports ...", flush=True)
+    report["cold_import"] = cold_imports(child, fns, trees, runtime)
+    print("fresh processes ...", flush=True)
+    report["fresh_process"] = fresh_processes(child, fns, trees, runtime, events)
+    print("warm requests ...", flush=True)
+    report["warm"] = warm_requests(child, fns, trees, runtime, events)
+    intake = next(fn for fn in fns if fn.trigger == "api")
+    print("libraries ...", flush=True)
+    report["libraries"] = library_costs(child, trees[intake.name]["shipped"], runtime)
+    report["intake_ladder"] = intake_ladder(child, trees[intake.name]["shipped"], runtime)
+    report["intake_import_breakdown"] = import_breakdown(
+        child, trees[intake.name]["shipped"], runtime, intake.handler.rsplit(".", 1)[0]
+    )
+    report["package"] = package
+    REPORT.write_text(json.dumps(report, indent=2) + "\n")
+    if os.environ.get("BENCH_LOCAL_STACK", "1") != "0":
+        print("local stack ...", flush=True)
+        try:
+            report["local_stack"] = local_stack()
+        except (OSError, TimeoutError, subprocess.SubprocessError) as error:
+            report["local_stack"] = {"error": str(error)}
+        REPORT.write_text(json.dumps(report, indent=2) + "\n")
+    print()
+    for line in print_table(report):
+        print(line)
+    print(f"\n(all figures in {REPORT.relative_to(ROOT)})")
 
 
 if __name__ == "__main__":

@@ -554,7 +554,7 @@ def main(argv: Sequence[str] | None = None, session: Any = None) -> int:
             target = stack_target(session, stack_name)
             facts = Facts(target, session)
         else:
-            from infra.local.cloud import LOCAL_CREDENTIALS
+            from infra.local.moto_server import LOCAL_CREDENTIALS
 
             session = session or boto3.session.Session(
                 aws_access_key_id=LOCAL_CREDENTIALS["AWS_ACCESS_KEY_ID"],

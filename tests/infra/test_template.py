@@ -81,16 +81,21 @@ def test_given_the_api_then_it_routes_the_contract_and_throttles() -> None:
     assert "DestinationArn" in api["AccessLogSetting"]
 
 
-def test_given_the_intake_function_then_it_may_only_put_items_in_the_table() -> None:
+def test_given_the_intake_function_then_it_may_only_write_its_table_and_read_its_secrets() -> None:
     statements = resource("IntakeFunction")["Properties"]["Policies"][0]["Statement"]
 
-    assert statements == [
-        {
-            "Effect": "Allow",
-            "Action": "dynamodb:PutItem",
-            "Resource": {"Fn::GetAtt": ["CallbackRequestsTable", "Arn"]},
-        }
-    ]
+    table, secrets = statements
+    # Puts (the request, its markers) and Updates (the spam caps) in one TransactWriteItems.
+    assert table == {
+        "Effect": "Allow",
+        "Action": ["dynamodb:PutItem", "dynamodb:UpdateItem"],
+        "Resource": {"Fn::GetAtt": ["CallbackRequestsTable", "Arn"]},
+    }
+    assert secrets["Action"] == "ssm:GetParameter"
+    signing, turnstile = secrets["Resource"]
+    assert "${SigningSecretParameter}" in signing["Fn::Sub"]
+    assert turnstile["Fn::If"][0] == "HasTurnstile"
+    assert not any("Delete" in str(statement) or "*" in str(statement["Action"]) for statement in statements)
 
 
 def test_given_the_access_log_format_then_it_carries_no_request_body_or_query() -> None:
