@@ -132,6 +132,18 @@ deploy: build ## sam deploy with samconfig.toml (ENV=staging; first time ARGS=--
 doctor: install ## Can it deliver? The local stack (make run), or STACK=<name> / ENV=<samconfig env> on AWS
 	$(BIN)/python -m infra.tools.doctor $(if $(STACK),--stack $(STACK),$(if $(ENV),--config-env $(ENV),--endpoint-url http://127.0.0.1:$(MOTO_PORT)))
 
+.PHONY: sam-local
+sam-local: install $(SAM_VENV)/.installed ## sam local start-api on :3001: Docker, the Lambda image, sam build, the local AWS
+	infra/sam/run.sh
+
+.PHONY: sam-local-stop
+sam-local-stop: ## Stop the Docker engine that make sam-local (or make sam-test) started, and nothing else
+	infra/sam/engine.sh stop
+
+.PHONY: sam-test
+sam-test: install $(SAM_VENV)/.installed ## The SAM CLI tests only (tests/sam: sam build, sam local invoke, start-lambda, start-api)
+	$(BIN)/python -m pytest tests/sam --no-cov $(PYTEST_ARGS)
+
 .PHONY: bench
 bench: install build ## What Lambda loads, measured: cold start against a boto3 floor, warm requests, package size
 	PYTHON="$(PYTHON)" $(BIN)/python -m infra.tools.bench

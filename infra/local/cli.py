@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import ipaddress
 import os
 import signal
 import threading
@@ -37,6 +38,12 @@ def parse_args(argv: list[str] | None = None) -> StackConfig:
     )
     parser.add_argument(
         "--moto-port", type=int, default=_env_int("MOTO_PORT", 5000), help="moto server port (env MOTO_PORT)"
+    )
+    parser.add_argument(
+        "--moto-host",
+        default=os.environ.get("MOTO_HOST") or "127.0.0.1",
+        help="address moto listens on (env MOTO_HOST); `make sam-local` gives it Docker's bridge address "
+        "so that sam local's containers reach it; never 0.0.0.0",
     )
     parser.add_argument(
         "--extra-origin",
@@ -90,9 +97,16 @@ def parse_args(argv: list[str] | None = None) -> StackConfig:
         help="a function setting over the template's, e.g. ADDRESS_HOURLY_CAP=1000 (repeatable)",
     )
     args = parser.parse_args(argv)
+    try:
+        moto_address = ipaddress.ip_address(args.moto_host)
+    except ValueError:
+        parser.error(f"--moto-host {args.moto_host!r} is not an IP address")
+    if moto_address.is_unspecified:
+        parser.error(f"--moto-host {args.moto_host} would listen on every network; give one address")
     return StackConfig(
         api_port=args.api_port,
         moto_port=args.moto_port,
+        moto_host=args.moto_host,
         extra_origins=tuple(origin.rstrip("/") for origin in args.extra_origin),
         outbox=args.outbox.resolve(),
         throttle_rate=args.throttle_rate,

@@ -18,14 +18,14 @@ LOCAL_CREDENTIALS = {
 _CLEARED_PREFIXES = ("AWS_ENDPOINT_URL_", "AWS_PROFILE", "AWS_DEFAULT_PROFILE", "AWS_REGION")
 
 
-def ensure_port_free(port: int, what: str) -> None:
+def ensure_port_free(port: int, what: str, host: str = "127.0.0.1") -> None:
     """Fail with a clear message if the port is taken (moto's server would wait for it forever)."""
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
         probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
-            probe.bind(("127.0.0.1", port))
+            probe.bind((host, port))
         except OSError as error:
-            raise SystemExit(f"error: cannot use port {port} for {what}: {error.strerror}") from None
+            raise SystemExit(f"error: cannot use {host}:{port} for {what}: {error.strerror}") from None
 
 
 def point_boto3_at(endpoint: str) -> None:
@@ -38,14 +38,14 @@ def point_boto3_at(endpoint: str) -> None:
 
 
 class MotoServer:
-    def __init__(self, port: int) -> None:
+    def __init__(self, port: int, host: str = "127.0.0.1") -> None:
         from moto.server import ThreadedMotoServer
 
-        ensure_port_free(port, "moto")
+        ensure_port_free(port, "moto", host)
         # moto's werkzeug logs every AWS call; the console keeps to the stack's own lines.
         logging.getLogger("werkzeug").setLevel(logging.ERROR)
-        self.url = f"http://127.0.0.1:{port}"
-        self._server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
+        self.url = f"http://{host}:{port}"
+        self._server = ThreadedMotoServer(ip_address=host, port=port, verbose=False)
 
     def start(self) -> None:
         patch_moto()

@@ -28,7 +28,7 @@ from infra.local.template import (
 )
 from infra.provision import Provisioned, provision, resource_of_type
 
-# The names infra/sam-local-env.json and the settings' defaults use, so that `sam local invoke`
+# The names infra/sam/env-vars.json and the settings' defaults use, so that `sam local invoke`
 # against this moto finds the same table, sender and configuration set.
 TABLE_NAME = "callback-requests"
 QUEUE_NAME = "staff-alert-dlq"
@@ -43,6 +43,7 @@ _OVERRIDABLE_PREFIX = "POWERTOOLS_"
 class StackConfig:
     api_port: int = 3000
     moto_port: int = 5000
+    moto_host: str = "127.0.0.1"
     extra_origins: tuple[str, ...] = ()
     outbox: Path = REPO_ROOT / ".local" / "outbox"
     throttle_rate: float | None = None  # None: template.yaml's ThrottleRateLimit
@@ -59,7 +60,7 @@ class StackConfig:
 
     @property
     def moto_url(self) -> str:
-        return f"http://127.0.0.1:{self.moto_port}"
+        return f"http://{self.moto_host}:{self.moto_port}"
 
     @property
     def allowed_origins(self) -> tuple[str, ...]:
@@ -87,6 +88,8 @@ def function_environment(config: StackConfig) -> dict[str, str]:
     for spec in function_specs().values():
         for name, value in spec.environment.items():
             environment[name] = local_values[name] if name in local_values else resolve(value, refs)
+    # The template's AWS_ENDPOINT_URL is empty (the real AWS); here the local AWS is moto.
+    environment["AWS_ENDPOINT_URL"] = config.moto_url
     return environment
 
 
@@ -105,7 +108,7 @@ class LocalStack:
                 port=config.api_port,
             )
         )
-        self._moto = MotoServer(config.moto_port)
+        self._moto = MotoServer(config.moto_port, config.moto_host)
         self._poller: StreamPoller | None = None
         self._scheduler: Scheduler | None = None
         self.provisioned: Provisioned | None = None

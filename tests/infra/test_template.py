@@ -52,7 +52,9 @@ def test_given_the_functions_then_both_ship_one_code_directory_on_python_313_arm
     }
 
     assert function_globals["Runtime"] == "python3.13"
-    assert function_globals["Architectures"] == ["arm64"]
+    # arm64 as deployed; the parameter lets `sam local` run them natively on an x86_64 machine.
+    assert function_globals["Architectures"] == [{"Ref": "Architecture"}]
+    assert template["Parameters"]["Architecture"]["Default"] == "arm64"
     assert function_globals["CodeUri"] == "functions/"
     assert {props["Handler"] for props in functions.values()} == {
         "callbacks.intake.lambda_handler",
