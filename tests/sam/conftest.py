@@ -200,6 +200,32 @@ class LocalAws:
             if item["pk"]["S"].startswith("request#")
         }
 
+    def store_stream_sample(self) -> str:
+        """Store the stream sample's request, fresh, as the intake would before its INSERT reaches
+        the notifier (it claims a stored request's alert: a record of nothing sends nothing).
+
+        The local stack's own poller sees this insert too and races the SAM container for the
+        claim: whichever wins, one email goes out. Returns the request id.
+        """
+        image = load_event("stream-insert")["Records"][0]["dynamodb"]["NewImage"]
+        table = ENV_VARS["IntakeFunction"]["TABLE_NAME"]
+        self.client("dynamodb").put_item(TableName=table, Item=image)
+        return str(image["id"]["S"])
+
+    def wait_for_emails_about(
+        self, request_id: str, count: int, timeout: float = 60.0
+    ) -> list[dict[str, Any]]:
+        """The emails about ``request_id`` once there are ``count`` (fails after ``timeout`` s)."""
+        reference = request_id[:8].upper()
+        deadline = time.monotonic() + timeout
+        while True:
+            found = [email for email in self.emails() if reference in str(email["subject"])]
+            if len(found) >= count:
+                return found
+            if time.monotonic() > deadline:
+                pytest.fail(f"{count} emails about {reference} not within {timeout:.0f} s: {len(found)}")
+            time.sleep(0.2)
+
     def emails(self) -> list[dict[str, Any]]:
         """Every email sent through moto's SES (SES v2 sends land in its v1 backend)."""
         with urllib.request.urlopen(f"{self.url}/moto-api/data.json", timeout=10) as answer:
