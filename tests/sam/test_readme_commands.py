@@ -51,6 +51,8 @@ def test_the_readme_section_has_the_commands_this_module_runs() -> None:
         "post-multipart.json",
         "preflight.json",
         "stream-insert.json",
+        "sweep-schedule.json",
+        "digest-schedule.json",
     ]
     assert sum(c.startswith("curl ") for c in commands) == 2
 
@@ -96,7 +98,7 @@ def test_readme_sam_local_invoke_lines_answer_as_the_readme_says(local_aws: Loca
     aws.store_stream_sample()  # the stream sample's request, as the intake stores it before its INSERT
     # The JSON post first; the others repeat its request (or need nothing of it), so they may overlap.
     answers = {"post-json.json": invoke("post-json.json")}
-    with ThreadPoolExecutor(max_workers=len(invokes)) as pool:
+    with ThreadPoolExecutor(max_workers=min(4, len(invokes))) as pool:
         answers.update(zip(list(invokes)[1:], pool.map(invoke, list(invokes)[1:]), strict=True))
 
     stored = answers["post-json.json"]
@@ -122,6 +124,11 @@ def test_readme_sam_local_invoke_lines_answer_as_the_readme_says(local_aws: Loca
     assert answers["stream-insert.json"] == {"batchItemFailures": []}
     # The SAM container or the local stack's poller, whichever claims it first: one email.
     assert len(aws.wait_for_emails_about(STREAM_REQUEST_ID, emails_before + 1)) == emails_before + 1
+
+    sweep = answers["sweep-schedule.json"]
+    assert "found" in sweep, sweep
+    assert sweep["stopped"] is None, sweep
+    assert isinstance(answers["digest-schedule.json"].get("listed"), int), answers["digest-schedule.json"]
 
 
 def test_readme_curl_lines_reach_sam_local_start_api(local_aws: LocalAws) -> None:
