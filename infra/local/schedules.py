@@ -104,6 +104,15 @@ class Schedule:
         return json.loads((self.input or "{}").replace("<aws.scheduler.scheduled-time>", stamp))
 
 
+def summary(result: Any) -> str | None:
+    """``found 1, sent 1``: one console line's worth of a run's report; None when it found nothing."""
+    if isinstance(result, dict):
+        if "found" in result and not result["found"]:
+            return None
+        return ", ".join(f"{key} {value}" for key, value in result.items() if value is not None)
+    return json.dumps(result)
+
+
 class Scheduler:
     """A thread that fires each schedule when its time comes (checked every few seconds)."""
 
@@ -133,12 +142,9 @@ class Scheduler:
             fired += 1
             try:
                 result = self._invoke(schedule.function, schedule.event(when))
-                # A run that found nothing to do (the sweep, most of the time) says nothing.
-                if not (isinstance(result, dict) and "found" in result and not result["found"]):
-                    print(
-                        f"schedule: {schedule.function} ({schedule.expression}) -> {json.dumps(result)}",
-                        flush=True,
-                    )
+                line = summary(result)
+                if line is not None:  # a run that found nothing to do (the sweep, mostly) says nothing
+                    print(f"schedule: {schedule.function}: {line}", flush=True)
             except Exception:  # a failing scheduled function must not stop the others
                 traceback.print_exc()
                 print(f"error: scheduled {schedule.function} raised", flush=True)
