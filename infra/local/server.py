@@ -279,6 +279,9 @@ class _Handler(BaseHTTPRequestHandler):
 
 class _Server(ThreadingHTTPServer):
     daemon_threads = True
+    # The listen backlog: socketserver's default of 5 drops the SYNs of a burst (25 browsers at
+    # once), and each dropped client waits out TCP's 1 s, 3 s, 7 s retransmits.
+    request_queue_size = 128
     # SO_REUSEADDR (inherited) only skips TIME_WAIT; SO_REUSEPORT stays off, so a busy port fails loudly.
     allow_reuse_port = False
 
