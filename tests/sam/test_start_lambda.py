@@ -155,10 +155,10 @@ def test_stream_insert_emails_the_office_through_the_local_ses(
 
 def test_the_same_stream_record_again_sends_nothing(functions: Functions, local_aws: LocalAws) -> None:
     """A redelivered record of a request already emailed sends nothing, whatever container gets it."""
-    before = len(local_aws.wait_for_emails_about(STREAM_REQUEST_ID, 0))
-    local_aws.store_stream_sample()
-    functions.invoke("NotifyFunction", load_event("stream-insert"))
-    sent = local_aws.wait_for_emails_about(STREAM_REQUEST_ID, before + 1)
+    if not local_aws.wait_for_emails_about(STREAM_REQUEST_ID, 0):  # alone, without the test before
+        local_aws.store_stream_sample()
+        functions.invoke("NotifyFunction", load_event("stream-insert"))
+    sent = local_aws.wait_for_emails_about(STREAM_REQUEST_ID, 1)
     assert functions.invoke("NotifyFunction", load_event("stream-insert")) == {"batchItemFailures": []}
     assert len(local_aws.wait_for_emails_about(STREAM_REQUEST_ID, 0)) == len(sent)
 
