@@ -15,10 +15,7 @@ A caught request gets the same answer as a stored one and is never emailed.
 
 from __future__ import annotations
 
-import json
 import time
-import urllib.parse
-import urllib.request
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
@@ -75,6 +72,11 @@ def judge_turnstile(
         return None
     if not response:
         return "turnstile"
+    # Only a deployment with Turnstile on needs these: not on every cold start.
+    import json
+    import urllib.parse
+    import urllib.request
+
     from callbacks import aws
 
     fields = {"secret": aws.ssm_parameter(settings.turnstile_secret_parameter), "response": response}
