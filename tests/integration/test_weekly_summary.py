@@ -9,11 +9,13 @@ import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import boto3
 import pytest
 from moto.core import DEFAULT_ACCOUNT_ID
 from moto.ses.models import ses_backends
 
 from callbacks import aws, deadline, store
+from callbacks.mailer import StaffAlertNotSentError
 from callbacks.models.choices import BestTime
 from callbacks.models.record import ConsentRecord, StoredCallbackRequest, reference, utc_timestamp
 from callbacks.settings import get_settings
@@ -192,3 +194,30 @@ def test_given_the_summary_then_its_log_and_metric_lines_carry_no_personal_data(
     assert "WeeklySummarySent" in metric_lines
     for needle in NEEDLES:
         assert needle not in metric_lines + log_lines
+
+
+def test_given_ses_refusing_then_the_run_fails_for_the_schedule_to_retry_and_a_retry_sends_it(
+    moto_aws: Provisioned,
+) -> None:
+    stored("2026-11-24T15:00:00Z")
+    ses = boto3.client("ses")
+    ses.delete_identity(Identity=moto_aws.sender_email)
+
+    # A failed run is an error (the alarm's, and EventBridge Scheduler retries it within the hour)
+    with pytest.raises(StaffAlertNotSentError):
+        run_summary()
+    assert sent() == []
+
+    ses.verify_email_identity(EmailAddress=moto_aws.sender_email)
+    assert run_summary()["received"] == 1
+    assert len(sent()) == 1
+
+
+def test_given_the_table_out_of_reach_then_the_run_fails_and_sends_nothing(
+    moto_aws: Provisioned,
+) -> None:
+    boto3.client("dynamodb").delete_table(TableName=moto_aws.table_name)
+
+    with pytest.raises(store.StorageUnavailableError):
+        run_summary()
+    assert sent() == []
