@@ -51,6 +51,10 @@ run: install ## Start the whole system locally: moto, the API on :3000, the stre
 digest: install ## Send the digest of overdue requests now, on the running local stack (EVENT='{"scheduled_time": "..."}')
 	$(BIN)/python -m infra.local.invoke DigestFunction --api-port $(API_PORT) --moto-port $(MOTO_PORT) --event '$(or $(EVENT),{})'
 
+.PHONY: summary
+summary: install ## Send the weekly summary of the last whole week now, on the running local stack (EVENT='{"scheduled_time": "..."}')
+	$(BIN)/python -m infra.local.invoke WeeklySummaryFunction --api-port $(API_PORT) --moto-port $(MOTO_PORT) --event '$(or $(EVENT),{})'
+
 .PHONY: sweep
 sweep: install ## Run the staff-alert sweep now, on the running local stack
 	$(BIN)/python -m infra.local.invoke StaffAlertSweepFunction --api-port $(API_PORT) --moto-port $(MOTO_PORT) --event "$$(cat infra/events/sweep-schedule.json)"

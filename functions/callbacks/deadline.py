@@ -14,6 +14,7 @@ to the library itself, imported then.
 from __future__ import annotations
 
 import json
+import math
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from functools import cache
@@ -141,3 +142,13 @@ def call_by_text(deadline: datetime) -> str:
 def parse(value: str) -> datetime:
     """A stored ``call_by`` back as an aware datetime in its own offset."""
     return datetime.fromisoformat(value)
+
+
+def minutes_to_call_back(created_at: datetime, contacted_at: datetime) -> int:
+    """Time to call back: ``contacted_at - created_at``, rounded to the nearest minute (half up)."""
+    return math.floor((contacted_at - created_at).total_seconds() / 60 + 0.5)
+
+
+def called_by_deadline(call_by: str | None, contacted_at: datetime) -> bool:
+    """``contacted_at <= call_by``; a request stored before deadlines existed was never on time."""
+    return call_by is not None and contacted_at <= parse(call_by)

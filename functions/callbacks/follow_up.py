@@ -144,11 +144,10 @@ def mark_called(request_id: str, token: str | None, settings: Settings, now: dat
 
 
 def _count_call(request: StoredCallbackRequest, contacted: datetime) -> None:
-    created = parse_timestamp(request.created_at)
-    minutes = round((contacted - created).total_seconds() / 60)
+    minutes = deadline.minutes_to_call_back(parse_timestamp(request.created_at), contacted)
     metrics.add_metric(name="CallbackRequestContacted", unit=MetricUnit.Count, value=1)
     metrics.add_metric(name="TimeToCallbackMinutes", unit=MetricUnit.NoUnit, value=minutes)
-    on_time = request.call_by is not None and contacted <= deadline.parse(request.call_by)
+    on_time = deadline.called_by_deadline(request.call_by, contacted)
     if request.call_by is not None:
         metrics.add_metric(name="CalledByDeadline", unit=MetricUnit.Count, value=1 if on_time else 0)
     logger.info(

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 OFFICE_PHONE = "662-377-6290"
@@ -26,3 +26,13 @@ def office_time(moment: datetime) -> str:
         f"{_DAYS[local.weekday()]}, {_MONTHS[local.month - 1]} {local.day}, {local.year} "
         f"at {hour}:{local.minute:02d} {half} {local.tzname()}"
     )
+
+
+def week_of(moment: datetime, time_zone: str = OFFICE_TIME_ZONE) -> date:
+    """The Monday of the office week holding ``moment``: weeks run Monday 00:00 to Sunday 24:00 in
+    the office's time zone, whatever the offset (a daylight-saving week has 167 or 169 hours).
+
+    The weekly summary's index is keyed by it (``week``, an ISO date such as ``2026-11-23``).
+    """
+    local = moment.astimezone(ZoneInfo(time_zone)).date()
+    return local - timedelta(days=local.weekday())

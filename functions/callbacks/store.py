@@ -17,6 +17,8 @@ A request carries ``alert_pending`` from its insert until its staff alert is rec
 the sparse index ``alert-pending`` (sorted by ``created_at``), through which the sweep finds the
 requests never emailed without a scan. While an alert is being sent, the request holds a claim
 (``alert_claimed_at``, ``alert_claim_token``); recording the alert removes all three.
+Every request carries ``week``, the Monday (office time) of the week it arrived in: the key of the
+index ``by-week`` (sorted by ``created_at``), which the weekly summary queries one week at a time.
 
 A new request is stored with one ``TransactWriteItems`` call: the request, its markers, each
 marker conditional on not pointing at a request made within its window, and its caps' counters,
@@ -35,7 +37,8 @@ from typing import TYPE_CHECKING, Any, Literal
 from botocore.exceptions import BotoCoreError, ClientError
 
 from callbacks import aws
-from callbacks.models.record import StoredCallbackRequest, utc_timestamp
+from callbacks.models.record import StoredCallbackRequest, parse_timestamp, utc_timestamp
+from callbacks.office import week_of
 from callbacks.settings import get_settings
 
 if TYPE_CHECKING:
@@ -45,7 +48,7 @@ REQUEST_PREFIX = "request#"
 OPEN_REQUESTS_INDEX = "OpenRequests"
 OPEN = "open"
 # Attributes of the table's shape, not of the record: never read back into the model.
-_INDEX_ATTRIBUTES = frozenset({"pk", "follow_up", "open_call_by", "email_key"})
+_INDEX_ATTRIBUTES = frozenset({"pk", "follow_up", "open_call_by", "email_key", "week"})
 # A honeypot catch: the stream's filter, the notifier and every request index pass over it.
 SPAM_PREFIX = "spam#"
 _CONFLICT_ATTEMPTS = 3
@@ -54,6 +57,7 @@ _CONFLICT_RETRY_WITHIN_SECONDS = 1.0
 ALERT_PENDING_INDEX = "alert-pending"
 # The one value of the index's key: every un-notified request is in one partition, oldest first.
 ALERT_PENDING = "pending"
+BY_WEEK_INDEX = "by-week"
 
 
 class StorageUnavailableError(Exception):
@@ -111,6 +115,11 @@ def utc_sort_key(iso_with_offset: str) -> str:
     return utc_timestamp(datetime.fromisoformat(iso_with_offset))
 
 
+def week_key(moment: datetime) -> str:
+    """The ``by-week`` index's key of a request made at ``moment``: its office week's Monday."""
+    return week_of(moment, get_settings().office_time_zone).isoformat()
+
+
 def email_key(email: str) -> str:
     """How the ``by-email`` index finds an address: in lower case, as people retype it."""
     return email.lower()
@@ -121,7 +130,7 @@ def request_item(request: StoredCallbackRequest, prefix: str = REQUEST_PREFIX) -
 
     ``phone`` and ``email_key`` put it in the ``by-phone`` and ``by-email`` indexes (export, forget);
     an open request (never a spam catch) is in ``OpenRequests`` until it is marked called, and in
-    ``alert-pending`` until its staff alert is recorded.
+    ``alert-pending`` until its staff alert is recorded; every request is in ``by-week``.
     """
     values: dict[str, Any] = request.model_dump(mode="json", exclude_none=True)
     if request.email:
@@ -130,6 +139,8 @@ def request_item(request: StoredCallbackRequest, prefix: str = REQUEST_PREFIX) -
         values |= {"follow_up": OPEN, "open_call_by": utc_sort_key(request.call_by)}
     if prefix == REQUEST_PREFIX and request.notified_at is None:
         values["alert_pending"] = ALERT_PENDING  # the sweep's index, until the alert is recorded
+    if prefix == REQUEST_PREFIX:
+        values["week"] = week_key(parse_timestamp(request.created_at))
     return aws.dynamodb_item({"pk": prefix + request.id, **values})
 
 
@@ -498,6 +509,56 @@ def open_requests_due_before(cutoff: datetime) -> list[OpenRequest]:
                         created_at=item["created_at"]["S"],
                         best_time=item["best_time"]["S"],
                         call_by=item["call_by"]["S"],
+                    )
+                )
+            if "LastEvaluatedKey" not in page:
+                return found
+            query["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+    except (ClientError, BotoCoreError) as error:
+        raise StorageUnavailableError(type(error).__name__) from error
+
+
+@dataclass(frozen=True)
+class WeekRequest:
+    """What the by-week index holds of a request: enough for the weekly summary, nothing personal."""
+
+    id: str
+    created_at: str
+    status: str
+    best_time: str
+    call_by: str | None
+    contacted_at: str | None
+    source_url: str | None
+
+
+def requests_of_week(week: str) -> list[WeekRequest]:
+    """Every request made in the office week starting ``week`` (its Monday, ISO), oldest first.
+
+    A query of the ``by-week`` index (never a scan), page by page.
+    """
+    found: list[WeekRequest] = []
+    query: dict[str, Any] = {
+        "TableName": get_settings().table_name,
+        "IndexName": BY_WEEK_INDEX,
+        "KeyConditionExpression": "#week = :week",
+        "ExpressionAttributeNames": {"#week": "week"},
+        "ExpressionAttributeValues": {":week": {"S": week}},
+        "ScanIndexForward": True,
+    }
+    try:
+        while True:
+            page = aws.dynamodb().query(**query)
+            for item in page.get("Items", []):
+                values = aws.plain_item(item)
+                found.append(
+                    WeekRequest(
+                        id=str(values["id"]),
+                        created_at=str(values["created_at"]),
+                        status=str(values.get("status", "new")),
+                        best_time=str(values.get("best_time", "anytime")),
+                        call_by=values.get("call_by"),
+                        contacted_at=values.get("contacted_at"),
+                        source_url=values.get("source_url"),
                     )
                 )
             if "LastEvaluatedKey" not in page:

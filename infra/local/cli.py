@@ -136,7 +136,8 @@ def banner(stack: LocalStack, seconds: float) -> str:
             f"  moto        {config.moto_url}  (table {TABLE_NAME}, dead-letter queue {QUEUE_NAME})",
             f"  outbox      {shown_outbox}/",
             *(f"  schedule    {line}" for line in stack.next_schedules()),
-            f"  sweep       every {config.sweep_interval:g} s here (on demand: make sweep, make digest)",
+            f"  sweep       every {config.sweep_interval:g} s here",
+            "  on demand   make sweep, make digest, make summary",
             f"  try         {curl}",
         ]
     )

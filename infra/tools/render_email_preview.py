@@ -1,9 +1,10 @@
-"""Render a sample staff alert and a sample digest of overdue requests, and photograph each at a
-phone's width with headless Chromium.
+"""Render a sample staff alert, a sample digest of overdue requests and a sample weekly summary,
+and photograph each at a phone's width with headless Chromium.
 
     .venv/bin/python -m infra.tools.render_email_preview [--width 390] [--height 900] [--out PATH]
 
-Writes ``infra/docs/screenshots/staff-email-phone.png`` and ``overdue-digest-phone.png``.
+Writes ``infra/docs/screenshots/staff-email-phone.png``, ``overdue-digest-phone.png`` and
+``weekly-summary-phone.png`` (the summary's picture is as tall as the email).
 Needs Debian's ``chromium`` (or CHROMIUM=/path).
 """
 
@@ -20,14 +21,19 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "functions"))
 
-from datetime import UTC, datetime  # noqa: E402
+from datetime import UTC, date, datetime, timedelta  # noqa: E402
 
 from callbacks.mailer import OverdueRequest, render_overdue_digest, render_staff_alert  # noqa: E402
 from callbacks.models.record import ConsentRecord, StoredCallbackRequest  # noqa: E402
+from callbacks.office_week import WeekFigures, week_figures  # noqa: E402
 from callbacks.settings import Settings  # noqa: E402
+from callbacks.store import WeekRequest  # noqa: E402
+from callbacks.weekly_email import render_weekly_summary  # noqa: E402
 
 SCREENSHOT = ROOT / "infra" / "docs" / "screenshots" / "staff-email-phone.png"
 DIGEST_SCREENSHOT = SCREENSHOT.with_name("overdue-digest-phone.png")
+SUMMARY_SCREENSHOT = SCREENSHOT.with_name("weekly-summary-phone.png")
+SUMMARY_HEIGHT = 1480
 CREATED_AT = "2026-11-23T19:23:00Z"
 API = "https://a1b2c3d4e5.execute-api.us-east-1.amazonaws.com/v1"
 
@@ -63,6 +69,57 @@ def sample_overdue() -> list[OverdueRequest]:
         OverdueRequest(id=i, created_at=c, best_time=b, call_by=d, late_by=now - datetime.fromisoformat(d))
         for i, c, b, d in rows
     ]
+
+
+def sample_week(
+    start: date, calls: list[tuple[int, int, str, int | None, str]], settings: Settings
+) -> WeekFigures:
+    """A made-up week: (day, hour in Tupelo, best time, minutes to the call or None, page) each."""
+    site = "https://www.accentplasticsurgery.example"
+    requests = []
+    for number, (day, hour, best, minutes, page) in enumerate(calls):
+        created = datetime.combine(start + timedelta(days=day), datetime.min.time(), tzinfo=UTC) + timedelta(
+            hours=hour + 6
+        )
+        contacted = None if minutes is None else created + timedelta(minutes=minutes)
+        requests.append(
+            WeekRequest(
+                id=f"{number:02x}{start.day:02d}c0de-0000-4000-8000-{number:012d}",
+                created_at=created.isoformat(),
+                status="new" if contacted is None else "contacted",
+                best_time=best,
+                call_by=(created + timedelta(hours=4)).isoformat(),
+                contacted_at=None if contacted is None else contacted.isoformat(),
+                source_url=f"{site}{page}" if page else None,
+            )
+        )
+    return week_figures(start, requests, settings)
+
+
+def sample_summary(settings: Settings) -> tuple[WeekFigures, WeekFigures]:
+    laser = "/fractional-co2-laser-skin-resurfacing/"
+    week = [
+        (0, 8, "morning", 35, laser),
+        (0, 12, "afternoon", 80, laser),
+        (0, 19, "evening", 900, "/"),
+        (1, 9, "morning", 20, laser),
+        (1, 14, "anytime", 55, "/scar-treatment/"),
+        (2, 10, "morning", 300, laser),
+        (3, 8, "anytime", 45, laser),
+        (3, 13, "afternoon", 130, ""),
+        (4, 9, "morning", None, laser),
+        (5, 21, "evening", None, "/scar-treatment/"),
+        (6, 20, "anytime", None, laser),
+    ]
+    before = [
+        (0, 9, "morning", 50, laser),
+        (1, 11, "anytime", 240, laser),
+        (2, 15, "afternoon", 70, "/"),
+        (3, 10, "morning", 1500, laser),
+        (4, 16, "evening", 95, laser),
+    ]
+    start = date(2026, 11, 23)
+    return sample_week(start, week, settings), sample_week(start - timedelta(days=7), before, settings)
 
 
 def sample_request() -> StoredCallbackRequest:
@@ -125,6 +182,7 @@ def main() -> None:
     parser.add_argument("--height", type=int, default=900)
     parser.add_argument("--out", type=Path, default=SCREENSHOT)
     parser.add_argument("--digest-out", type=Path, default=DIGEST_SCREENSHOT)
+    parser.add_argument("--summary-out", type=Path, default=SUMMARY_SCREENSHOT)
     args = parser.parse_args()
     # The practice's own site, so that the sample's page is shown as a link.
     settings = Settings(allowed_origins=("https://www.accentplasticsurgery.example",))
@@ -134,15 +192,20 @@ def main() -> None:
     digest = render_overdue_digest(
         late, {item.id: sample_link(item.id) for item in late}, datetime(2026, 11, 25, 19, 0, tzinfo=UTC)
     )
+    week, before = sample_summary(settings)
+    summary = render_weekly_summary(week, before, datetime(2026, 11, 30, 13, 30, tzinfo=UTC))
     with tempfile.TemporaryDirectory() as folder:
-        for name, html, out in (
-            ("staff-alert", alert.html, args.out),
-            ("digest", digest.html, args.digest_out),
+        for name, html, out, height in (
+            ("staff-alert", alert.html, args.out, args.height),
+            ("digest", digest.html, args.digest_out, args.height),
+            ("summary", summary.html, args.summary_out, SUMMARY_HEIGHT),
         ):
             page = Path(folder) / f"{name}.html"
             page.write_text(html, encoding="utf-8")
-            screenshot(page, out, args.width, args.height)
-    print(f"{alert.subject}\n{args.out}\n{digest.subject}\n{args.digest_out}")
+            screenshot(page, out, args.width, height)
+    print(
+        f"{alert.subject}\n{args.out}\n{digest.subject}\n{args.digest_out}\n{summary.subject}\n{args.summary_out}"
+    )
 
 
 if __name__ == "__main__":

@@ -847,6 +847,75 @@ def test_the_whole_loop_submit_email_link_confirm_and_the_digest_lists_it_no_mor
     assert_accessible(page, "the already-marked page")
 
 
+def run_summary(stack: Any, scheduled_time: str) -> tuple[dict[str, Any], list[Path]]:
+    """`make summary` against the stack: the function's answer and the new .eml files it wrote."""
+    before = set(stack.emails())
+    command = [
+        sys.executable,
+        *("-m", "infra.local.invoke", "WeeklySummaryFunction"),
+        *("--api-port", str(stack.api_port), "--moto-port", stack.moto_url.rsplit(":", 1)[1]),
+        *("--outbox", str(stack.outbox), "--event", json.dumps({"scheduled_time": scheduled_time})),
+    ]
+    done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=120, check=False)
+    assert done.returncode == 0, done.stdout + done.stderr
+    answer = json.loads(done.stdout.rsplit("WeeklySummaryFunction: ", 1)[1])
+    return answer, sorted(set(stack.emails()) - before)
+
+
+def next_monday_730(now: datetime) -> str:
+    """The first Monday 7:30 office time after this week: when this week's summary goes out."""
+    zone = deadline.OfficeCalendar().zone
+    today = now.astimezone(zone).date()
+    monday = today + timedelta(days=7 - today.weekday())
+    return datetime.combine(monday, clock_time(7, 30), tzinfo=zone).astimezone(UTC).isoformat()
+
+
+def test_the_weekly_summary_counts_a_new_request_reads_on_a_phone_and_passes_axe(
+    phone_page: Page, local_stack: Any
+) -> None:
+    page = phone_page
+    monday = next_monday_730(datetime.now(UTC))
+    counted, _ = run_summary(local_stack, monday)
+
+    # Given a visitor who sends the form this week
+    page.goto(f"{local_stack.api_base}/")
+    phone, e164 = unique_phone()
+    fill_form(page, "Dolores Weekly", phone, best_time="Evening (5 pm - 7 pm)")
+    page.get_by_role("button", name="Request a call back").click()
+    expect(page.get_by_role("status")).to_contain_text(CONFIRMATION)
+    [alert] = until(page, lambda: emails_about(local_stack.outbox, e164), within=EMAIL_TIMEOUT_S)
+    ref = subject_reference(alert)
+
+    # When next Monday's summary runs (as `make summary EVENT=...` runs it)
+    answer, [path] = run_summary(local_stack, monday)
+
+    # Then it counts one more request, still open, and names it by reference only
+    assert answer["received"] == counted["received"] + 1
+    assert answer["still_open"] == counted["still_open"] + 1
+    summary = parsed(path)
+    assert str(summary["Subject"]).startswith("Week of ")
+    text = part(summary, "plain")
+    lines = text.splitlines()
+    still_open = lines[lines.index("Still open") + 1]
+    assert ref in still_open or " more" in still_open
+    html = part(summary, "html")
+    for private in ("Dolores", "Weekly", phone, e164, e164[2:]):
+        assert private not in html
+        assert private not in text
+    page.set_content(html)
+    assert_accessible(page, "the weekly summary")
+    assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
+    expect(page.get_by_role("table", name="Requests per day")).to_be_visible()
+
+    # And a week without requests gets the short summary, accessible too
+    empty, [quiet] = run_summary(local_stack, "2020-01-06T13:30:00Z")
+    assert empty["received"] == 0
+    message = parsed(quiet)
+    assert str(message["Subject"]) == "Week of Dec 30, 2019 - Jan 5, 2020: no call-back requests"
+    page.set_content(part(message, "html"))
+    assert_accessible(page, "the empty week's summary")
+
+
 def test_a_forged_link_gets_a_clear_accessible_page(page: Page, local_stack: Any) -> None:
     answer = page.goto(
         f"{local_stack.api_base}/callback-requests/00000000-0000-4000-8000-000000000000/contacted"

@@ -62,6 +62,7 @@ def test_given_the_functions_then_both_ship_one_code_directory_on_python_313_arm
         "callbacks.digest.lambda_handler",
         "callbacks.sweep.lambda_handler",
         "callbacks.delivery_events.lambda_handler",
+        "callbacks.weekly_summary.lambda_handler",
     }
     assert all("CodeUri" not in props and "Layers" not in props for props in functions.values())
     for props in functions.values():

@@ -53,6 +53,7 @@ def test_the_readme_section_has_the_commands_this_module_runs() -> None:
         "stream-insert.json",
         "sweep-schedule.json",
         "digest-schedule.json",
+        "summary-schedule.json",
     ]
     assert sum(c.startswith("curl ") for c in commands) == 2
 
@@ -129,6 +130,10 @@ def test_readme_sam_local_invoke_lines_answer_as_the_readme_says(local_aws: Loca
     assert "found" in sweep, sweep
     assert sweep["stopped"] is None, sweep
     assert isinstance(answers["digest-schedule.json"].get("listed"), int), answers["digest-schedule.json"]
+    summary = answers["summary-schedule.json"]
+    assert summary["week"] == "2026-11-23", summary
+    assert isinstance(summary["received"], int), summary
+    assert any(str(email["subject"]).startswith("Week of Nov 23 - 29, 2026: ") for email in aws.emails())
 
 
 def test_readme_curl_lines_reach_sam_local_start_api(local_aws: LocalAws) -> None:

@@ -179,3 +179,17 @@ def test_the_sweeps_schedule_event_runs_the_sweep_over_the_unsent_index(
 def test_the_digests_schedule_event_runs_the_digest(functions: Functions) -> None:
     answer = functions.invoke("DigestFunction", load_event("digest-schedule"))
     assert isinstance(answer.get("listed"), int), answer
+
+
+def test_the_summarys_schedule_event_emails_the_week_before_that_monday(
+    functions: Functions, local_aws: LocalAws
+) -> None:
+    def summaries() -> list[dict[str, Any]]:
+        week = "Week of Nov 23 - 29"
+        return [email for email in local_aws.emails() if str(email["subject"]).startswith(week)]
+
+    before = len(summaries())
+    answer = functions.invoke("WeeklySummaryFunction", load_event("summary-schedule"))
+    assert answer["week"] == "2026-11-23", answer
+    assert set(answer) == {"week", "received", "called", "still_open"}, answer
+    assert len(summaries()) == before + 1

@@ -54,3 +54,14 @@ def test_given_a_firing_then_the_event_carries_its_scheduled_time_and_fires_once
     assert scheduler.fire_due() == 0
 
     assert calls == [("DigestFunction", {"scheduled_time": "2026-12-01T14:00:00Z"})]
+
+
+def test_given_the_templates_weekly_summary_schedule_then_mondays_at_7_30_office_time_across_dst() -> None:
+    [schedule] = [s for s in schedule_specs() if s.function == "WeeklySummaryFunction"]
+
+    assert schedule.time_zone == "America/Chicago"
+    # Daylight saving ends Sunday Nov 1, 2026: 7:30 is 12:30 UTC (CDT) before it, 13:30 UTC after.
+    assert schedule.next_after(utc("2026-10-21T00:00:00")) == utc("2026-10-26T12:30:00")
+    assert schedule.next_after(utc("2026-10-26T12:30:00")) == utc("2026-11-02T13:30:00")
+    # Its event's scheduled time is what the function summarizes the week before of.
+    assert schedule.event(utc("2026-11-30T13:30:00")) == {"scheduled_time": "2026-11-30T13:30:00Z"}
