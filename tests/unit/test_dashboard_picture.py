@@ -8,9 +8,8 @@ from infra.tools.dashboard_picture import PICTURE, dashboard_body, draw
 
 
 def test_the_committed_picture_is_the_one_the_template_draws() -> None:
-    assert PICTURE.read_text(encoding="utf-8") == draw(dashboard_body()), (
-        "infra/docs/dashboard-widgets.svg is out of date: run .venv/bin/python -m infra.tools.dashboard_picture"
-    )
+    redraw = ".venv/bin/python -m infra.tools.dashboard_picture"
+    assert PICTURE.read_text(encoding="utf-8") == draw(dashboard_body()), f"out of date: run {redraw}"
 
 
 def test_the_picture_shows_every_widget_of_the_dashboard() -> None:
