@@ -30,6 +30,7 @@ the original id in that same call.
 from __future__ import annotations
 
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Literal
@@ -486,36 +487,42 @@ def mark_contacted(request_id: str, contacted_at: str) -> ContactOutcome:
     return ContactOutcome(marked=True, request=request_from_image(aws.plain_item(answer["Attributes"])))
 
 
+def _query_all(query: dict[str, Any]) -> Iterator[dict[str, Any]]:
+    """Every item a query of an index finds, page after page (never a scan)."""
+    query = dict(query, TableName=get_settings().table_name)
+    try:
+        while True:
+            page = aws.dynamodb().query(**query)
+            yield from page.get("Items", [])
+            if "LastEvaluatedKey" not in page:
+                return
+            query["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+    except (ClientError, BotoCoreError) as error:
+        raise StorageUnavailableError(type(error).__name__) from error
+
+
 def open_requests_due_before(cutoff: datetime) -> list[OpenRequest]:
     """Requests nobody has marked called whose deadline is before ``cutoff``, oldest deadline first.
 
     A query of the sparse open-requests index (never a scan), page by page.
     """
-    found: list[OpenRequest] = []
-    query: dict[str, Any] = {
-        "TableName": get_settings().table_name,
-        "IndexName": OPEN_REQUESTS_INDEX,
-        "KeyConditionExpression": "follow_up = :open AND open_call_by < :cutoff",
-        "ExpressionAttributeValues": {":open": {"S": OPEN}, ":cutoff": {"S": utc_timestamp(cutoff)}},
-        "ScanIndexForward": True,
-    }
-    try:
-        while True:
-            page = aws.dynamodb().query(**query)
-            for item in page.get("Items", []):
-                found.append(
-                    OpenRequest(
-                        id=item["id"]["S"],
-                        created_at=item["created_at"]["S"],
-                        best_time=item["best_time"]["S"],
-                        call_by=item["call_by"]["S"],
-                    )
-                )
-            if "LastEvaluatedKey" not in page:
-                return found
-            query["ExclusiveStartKey"] = page["LastEvaluatedKey"]
-    except (ClientError, BotoCoreError) as error:
-        raise StorageUnavailableError(type(error).__name__) from error
+    items = _query_all(
+        {
+            "IndexName": OPEN_REQUESTS_INDEX,
+            "KeyConditionExpression": "follow_up = :open AND open_call_by < :cutoff",
+            "ExpressionAttributeValues": {":open": {"S": OPEN}, ":cutoff": {"S": utc_timestamp(cutoff)}},
+            "ScanIndexForward": True,
+        }
+    )
+    return [
+        OpenRequest(
+            id=item["id"]["S"],
+            created_at=item["created_at"]["S"],
+            best_time=item["best_time"]["S"],
+            call_by=item["call_by"]["S"],
+        )
+        for item in items
+    ]
 
 
 @dataclass(frozen=True)
@@ -536,33 +543,27 @@ def requests_of_week(week: str) -> list[WeekRequest]:
 
     A query of the ``by-week`` index (never a scan), page by page.
     """
-    found: list[WeekRequest] = []
-    query: dict[str, Any] = {
-        "TableName": get_settings().table_name,
-        "IndexName": BY_WEEK_INDEX,
-        "KeyConditionExpression": "#week = :week",
-        "ExpressionAttributeNames": {"#week": "week"},
-        "ExpressionAttributeValues": {":week": {"S": week}},
-        "ScanIndexForward": True,
-    }
-    try:
-        while True:
-            page = aws.dynamodb().query(**query)
-            for item in page.get("Items", []):
-                values = aws.plain_item(item)
-                found.append(
-                    WeekRequest(
-                        id=str(values["id"]),
-                        created_at=str(values["created_at"]),
-                        status=str(values.get("status", "new")),
-                        best_time=str(values.get("best_time", "anytime")),
-                        call_by=values.get("call_by"),
-                        contacted_at=values.get("contacted_at"),
-                        source_url=values.get("source_url"),
-                    )
-                )
-            if "LastEvaluatedKey" not in page:
-                return found
-            query["ExclusiveStartKey"] = page["LastEvaluatedKey"]
-    except (ClientError, BotoCoreError) as error:
-        raise StorageUnavailableError(type(error).__name__) from error
+    items = _query_all(
+        {
+            "IndexName": BY_WEEK_INDEX,
+            "KeyConditionExpression": "#week = :week",
+            "ExpressionAttributeNames": {"#week": "week"},
+            "ExpressionAttributeValues": {":week": {"S": week}},
+            "ScanIndexForward": True,
+        }
+    )
+    found = []
+    for item in items:
+        values = aws.plain_item(item)
+        found.append(
+            WeekRequest(
+                id=str(values["id"]),
+                created_at=str(values["created_at"]),
+                status=str(values.get("status", "new")),
+                best_time=str(values.get("best_time", "anytime")),
+                call_by=values.get("call_by"),
+                contacted_at=values.get("contacted_at"),
+                source_url=values.get("source_url"),
+            )
+        )
+    return found
