@@ -23,7 +23,7 @@ from botocore.exceptions import BotoCoreError, ClientError, ConnectionError
 from callbacks import aws, deadline
 from callbacks.models.choices import BestTime, Interest
 from callbacks.models.record import StoredCallbackRequest, parse_timestamp, reference
-from callbacks.office import office_time
+from callbacks.office import SHORT_DAYS, SHORT_MONTHS, office_time
 from callbacks.settings import Settings
 
 CHARSET = "UTF-8"
@@ -54,8 +54,6 @@ _WINDOWS = {
     BestTime.EVENING: "call in the evening",
     BestTime.ANYTIME: "call any time",
 }
-_DAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
-_MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 # An address SES accepts in a header: printable ASCII, no spaces, separators or brackets.
 _HEADER_SAFE_ADDRESS = re.compile(r"[!#-'*+\-/-9=?A-Z^-~.]+@[A-Za-z0-9.-]+")
 _LINE_BREAKS = re.compile(r"\r\n|\r|\n")
@@ -94,7 +92,8 @@ class StaffAlert:
 def short_deadline(call_by: str) -> str:
     """Tue Nov 24, noon: the deadline as the subject line shows it."""
     moment = deadline.parse(call_by)
-    return f"{_DAYS[moment.weekday()]} {_MONTHS[moment.month - 1]} {moment.day}, {deadline.clock(moment)}"
+    day = f"{SHORT_DAYS[moment.weekday()]} {SHORT_MONTHS[moment.month - 1]} {moment.day}"
+    return f"{day}, {deadline.clock(moment)}"
 
 
 def long_deadline(call_by: str) -> str:

@@ -10,8 +10,14 @@ OFFICE_PHONE_E164 = "+16623776290"
 OFFICE_TIME_ZONE = "America/Chicago"  # Tupelo, Mississippi
 # How the settings name office days (OFFICE_DAYS=mon,tue,wed,thu,fri), in date.weekday() order.
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
-_DAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
-_MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
+# Spelled out here rather than by strftime, which follows the process's locale.
+SHORT_DAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
+SHORT_MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
+
+
+def short_date(day: date) -> str:
+    """Mon, Nov 23."""
+    return f"{SHORT_DAYS[day.weekday()]}, {SHORT_MONTHS[day.month - 1]} {day.day}"
 
 
 def office_time(moment: datetime) -> str:
@@ -22,10 +28,7 @@ def office_time(moment: datetime) -> str:
         local = moment.astimezone(UTC)
     hour = local.hour % 12 or 12
     half = "AM" if local.hour < 12 else "PM"
-    return (
-        f"{_DAYS[local.weekday()]}, {_MONTHS[local.month - 1]} {local.day}, {local.year} "
-        f"at {hour}:{local.minute:02d} {half} {local.tzname()}"
-    )
+    return f"{short_date(local.date())}, {local.year} at {hour}:{local.minute:02d} {half} {local.tzname()}"
 
 
 def week_of(moment: datetime, time_zone: str = OFFICE_TIME_ZONE) -> date:

@@ -16,14 +16,12 @@ from string import Template
 from typing import TYPE_CHECKING
 
 from callbacks.mailer import BEST_TIME_LABELS, NOT_OURS, OfficeEmail
-from callbacks.office import office_time
+from callbacks.office import SHORT_MONTHS, office_time, short_date
 
 if TYPE_CHECKING:
     from callbacks.office_week import WeekFigures
 
 _TEMPLATE = Path(__file__).resolve().parent / "templates" / "weekly_summary.html"
-_DAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
-_MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 # The busiest day's bar fills this share of its cell, leaving room for its count.
 _FULL_BAR_PERCENT = 80
 _TEXT_BAR = 20
@@ -35,16 +33,12 @@ _RULE = "#e6e9ec"
 NOT_MEASURED = "-"
 
 
-def _day(day: date) -> str:
-    return f"{_DAYS[day.weekday()]}, {_MONTHS[day.month - 1]} {day.day}"
-
-
 def week_span(start: date, end: date, *, with_year: bool = True) -> str:
     """Nov 23 - 29, 2026; Nov 30 - Dec 6, 2026; Dec 28, 2026 - Jan 3, 2027 (or without the year)."""
-    first = f"{_MONTHS[start.month - 1]} {start.day}"
+    first = f"{SHORT_MONTHS[start.month - 1]} {start.day}"
     if start.year != end.year and with_year:
-        return f"{first}, {start.year} - {_MONTHS[end.month - 1]} {end.day}, {end.year}"
-    last = f"{end.day}" if start.month == end.month else f"{_MONTHS[end.month - 1]} {end.day}"
+        return f"{first}, {start.year} - {SHORT_MONTHS[end.month - 1]} {end.day}, {end.year}"
+    last = f"{end.day}" if start.month == end.month else f"{SHORT_MONTHS[end.month - 1]} {end.day}"
     return f"{first} - {last}, {end.year}" if with_year else f"{first} - {last}"
 
 
@@ -137,7 +131,7 @@ def _bar(count: int, busiest: int) -> str:
 def _per_day_html(week: WeekFigures) -> str:
     busiest = max(week.per_day, default=0)
     rows = "".join(
-        f'<tr><th scope="row" {_TH_DAY}>{esc(_day(day))}</th>'
+        f'<tr><th scope="row" {_TH_DAY}>{esc(short_date(day))}</th>'
         f'<td style="padding:4px 0;border-top:1px solid {_RULE};width:100%;">{_bar(count, busiest)}</td></tr>'
         for day, count in zip(week.days, week.per_day, strict=True)
     )
@@ -184,12 +178,20 @@ def _open_html(week: WeekFigures) -> str:
     )
 
 
+def _nothing_arrived(week: WeekFigures) -> str:
+    return f"No call-back requests arrived from {short_date(week.days[0])} to {short_date(week.days[-1])}"
+
+
+def _week_before_line(before: WeekFigures) -> str:
+    return f"The week before: {_plural(before.received, 'request')}, {before.called} called."
+
+
 def _text_part(week: WeekFigures, before: WeekFigures, span: str, made: str) -> str:
     lines = [f"Call-back requests, week of {span} (Monday to Sunday, office time)", ""]
     if not week.received:
         lines += [
-            f"No call-back requests arrived from {_day(week.days[0])} to {_day(week.days[-1])}.",
-            f"The week before: {_plural(before.received, 'request')}, {before.called} called.",
+            f"{_nothing_arrived(week)}.",
+            _week_before_line(before),
             "",
             f"Made {made}.",
         ]
@@ -202,7 +204,7 @@ def _text_part(week: WeekFigures, before: WeekFigures, span: str, made: str) -> 
     lines += ["", "Requests per day"]
     for day, count in zip(week.days, week.per_day, strict=True):
         bar = "#" * (round(_TEXT_BAR * count / busiest) if busiest else 0)
-        lines.append(f"  {_day(day):<12} {bar + ' ' if bar else ''}{count}")
+        lines.append(f"  {short_date(day):<12} {bar + ' ' if bar else ''}{count}")
     lines += ["", "By best time"] + [f"  {label}: {count}" for label, count in _best_times(week)]
     lines += ["", "By source page"] + [f"  {label}: {count}" for label, count in _pages(week)]
     if week.open_references:
@@ -243,10 +245,8 @@ def render_weekly_summary(week: WeekFigures, before: WeekFigures, now: datetime)
     else:
         heading = "No call-back requests last week"
         sections = (
-            f'<p style="margin:4px 0 8px 0;">No call-back requests arrived from {esc(_day(week.days[0]))} '
-            f"to {esc(_day(week.days[-1]))} (office time).</p>"
-            f'<p style="margin:0 0 8px 0;color:{_MUTED};">The week before: '
-            f"{esc(_plural(before.received, 'request'))}, {before.called} called.</p>"
+            f'<p style="margin:4px 0 8px 0;">{esc(_nothing_arrived(week))} (office time).</p>'
+            f'<p style="margin:0 0 8px 0;color:{_MUTED};">{esc(_week_before_line(before))}</p>'
         )
     page = _template().substitute(
         title=esc(subject),
