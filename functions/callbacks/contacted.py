@@ -87,7 +87,7 @@ def _summary(request: StoredCallbackRequest) -> str:
         ("Received", escape(office_time(parse_timestamp(request.created_at)))),
     ]
     if request.call_by:
-        rows.append(("Call by", escape(office_time(datetime.fromisoformat(request.call_by)))))
+        rows.append(("Call by", escape(office_time(parse_timestamp(request.call_by)))))
     items = "".join(f"<dt>{label}</dt><dd>{value}</dd>" for label, value in rows)
     return f"<dl>{items}</dl>"
 

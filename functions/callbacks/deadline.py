@@ -61,7 +61,6 @@ class OfficeCalendar:
 
     time_zone: str = OFFICE_TIME_ZONE
     days: tuple[str, ...] = ("mon", "tue", "wed", "thu", "fri")
-    federal_holidays: bool = True
 
     @property
     def zone(self) -> ZoneInfo:
@@ -96,7 +95,7 @@ def is_federal_holiday(day: date) -> bool:
 def is_office_day(day: date, calendar: OfficeCalendar) -> bool:
     if WEEKDAYS[day.weekday()] not in calendar.days:
         return False
-    return not (calendar.federal_holidays and is_federal_holiday(day))
+    return not is_federal_holiday(day)
 
 
 def call_by(received_at: datetime, best_time: BestTime, calendar: OfficeCalendar) -> datetime:

@@ -63,7 +63,12 @@ NOT_OURS = "(not the practice's site)"
 CONSENT_NOTE = "The visitor agreed to be called back at this number about this request."
 
 
-__all__ = ["reference", "render_staff_alert", "send_staff_alert"]
+__all__ = [
+    "render_overdue_digest",
+    "render_staff_alert",
+    "send_office_email",
+    "send_staff_alert",
+]
 
 
 class StaffAlertNotSentError(Exception):
@@ -336,14 +341,15 @@ def render_overdue_digest(late: list[OverdueRequest], links: dict[str, str], now
     items = []
     for item in late:
         ref = reference(item.id)
-        best = BEST_TIME_LABELS.get(BestTime(item.best_time), item.best_time)
+        best = BEST_TIME_LABELS[BestTime(item.best_time)]
         due = long_deadline(item.call_by)
         late_text = how_late(item.late_by)
+        received = office_time(parse_timestamp(item.created_at))
         text_lines += [
             f"{ref} - {late_text}",
             f"  Best time: {best}",
             f"  Call by was: {due}",
-            f"  Received: {office_time(parse_timestamp(item.created_at))}",
+            f"  Received: {received}",
             f"  Mark as called: {links[item.id]}",
             "",
         ]
@@ -352,7 +358,7 @@ def render_overdue_digest(late: list[OverdueRequest], links: dict[str, str], now
             f'<div style="font-size:19px;font-weight:700;"><span style="font-family:Menlo,Consolas,'
             f'monospace;">{esc(ref)}</span> <span style="color:#a3321b;">{esc(late_text)}</span></div>'
             f'<div style="color:#47525c;font-size:15px;">Best time: {esc(best)}<br>Call by was: {esc(due)}'
-            f"<br>Received: {esc(office_time(parse_timestamp(item.created_at)))}</div>"
+            f"<br>Received: {esc(received)}</div>"
             f'<a href="{esc(links[item.id], quote=True)}" style="display:inline-block;margin-top:8px;'
             "color:#1f4e5f;font-weight:700;border:2px solid #1f4e5f;border-radius:8px;padding:8px 14px;"
             f'text-decoration:none;">Mark {esc(ref)} as called</a></li>'

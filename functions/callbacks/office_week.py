@@ -86,9 +86,8 @@ class PageCount:
 def _page(url: str | None, settings: Settings) -> tuple[str, bool]:
     if not url:
         return NO_PAGE, False
-    parts = urlsplit(url)
-    if f"{parts.scheme}://{parts.netloc}" in settings.allowed_origins:
-        return parts.path or "/", False  # the www twin and the apex count as one page
+    if mailer.practice_page_link(url, settings.allowed_origins):
+        return urlsplit(url).path or "/", False  # the www twin and the apex count as one page
     return url, True
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
+from callbacks.models.record import parse_timestamp
 from callbacks.observability import logger
 
 
@@ -17,9 +18,7 @@ def scheduled_moment(event: Any) -> datetime:
     value = event.get("scheduled_time") if isinstance(event, dict) else None
     if isinstance(value, str) and value:
         try:
-            moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
+            return parse_timestamp(value)
         except ValueError:
             logger.warning("scheduled_time_unreadable")
-        else:
-            return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
     return datetime.now(UTC)

@@ -136,12 +136,12 @@ def request_item(request: StoredCallbackRequest, prefix: str = REQUEST_PREFIX) -
     values: dict[str, Any] = request.model_dump(mode="json", exclude_none=True)
     if request.email:
         values["email_key"] = email_key(request.email)
-    if prefix == REQUEST_PREFIX and request.status == "new" and request.call_by:
-        values |= {"follow_up": OPEN, "open_call_by": utc_sort_key(request.call_by)}
-    if prefix == REQUEST_PREFIX and request.notified_at is None:
-        values["alert_pending"] = ALERT_PENDING  # the sweep's index, until the alert is recorded
     if prefix == REQUEST_PREFIX:
         values["week"] = week_key(parse_timestamp(request.created_at))
+        if request.status == "new" and request.call_by:
+            values |= {"follow_up": OPEN, "open_call_by": utc_sort_key(request.call_by)}
+        if request.notified_at is None:
+            values["alert_pending"] = ALERT_PENDING  # the sweep's index, until the alert is recorded
     return aws.dynamodb_item({"pk": prefix + request.id, **values})
 
 
@@ -168,9 +168,9 @@ def save_spam(request: StoredCallbackRequest, caps: list[Cap], now: int) -> bool
         reasons: list[Any] = list(error.response.get("CancellationReasons", []))
         if any(reason.get("Code") == "ConditionalCheckFailed" for reason in reasons[1:]):
             return False  # the address's hour is full: a flood is not kept
-        raise StorageUnavailableError(error.response.get("Error", {}).get("Code", "")) from error
+        raise _unavailable(error) from error
     except BotoCoreError as error:
-        raise StorageUnavailableError(type(error).__name__) from error
+        raise _unavailable(error) from error
     return True
 
 
@@ -270,8 +270,8 @@ def save_new_request(
             aws.dynamodb().transact_write_items(TransactItems=items)
             return SaveOutcome(request_id=request.id, created=True, call_by=request.call_by)
         except ClientError as error:
-            if error.response.get("Error", {}).get("Code") != "TransactionCanceledException":
-                raise StorageUnavailableError(error.response.get("Error", {}).get("Code", "")) from error
+            if _error_code(error) != "TransactionCanceledException":
+                raise _unavailable(error) from error
             reasons: list[Any] = list(error.response.get("CancellationReasons", []))
             earlier = _earlier_marker(reasons[: 1 + len(dedupe_keys)])
             if earlier and str(earlier["request_id"]["S"]) == request.id:
@@ -296,7 +296,7 @@ def save_new_request(
             # Two copies of one request raced (a double click): the next try sees the winner's marker.
             time.sleep(0.02 * attempt)
         except BotoCoreError as error:
-            raise StorageUnavailableError(type(error).__name__) from error
+            raise _unavailable(error) from error
     raise StorageUnavailableError("unreachable")  # pragma: no cover
 
 
@@ -312,6 +312,12 @@ def _earlier_marker(reasons: list[Any]) -> dict[str, Any] | None:
 
 def _error_code(error: ClientError) -> str:
     return str(error.response.get("Error", {}).get("Code", ""))
+
+
+def _unavailable(error: ClientError | BotoCoreError) -> StorageUnavailableError:
+    """The table refused (its error code) or could not be reached (the SDK's error type)."""
+    code = _error_code(error) if isinstance(error, ClientError) else type(error).__name__
+    return StorageUnavailableError(code)
 
 
 def claim_alert(request_id: str, token: str, now: str, stale_before: str) -> AlertClaim:
@@ -337,7 +343,7 @@ def claim_alert(request_id: str, token: str, now: str, stale_before: str) -> Ale
         )
     except ClientError as error:
         if _error_code(error) != "ConditionalCheckFailedException":
-            raise StorageUnavailableError(_error_code(error)) from error
+            raise _unavailable(error) from error
         found: Any = error.response.get("Item") or {}
         if not found:
             return AlertClaim("gone")
@@ -348,7 +354,7 @@ def claim_alert(request_id: str, token: str, now: str, stale_before: str) -> Ale
             return AlertClaim("claimed")
         return AlertClaim("claimed_elsewhere")
     except BotoCoreError as error:
-        raise StorageUnavailableError(type(error).__name__) from error
+        raise _unavailable(error) from error
     previous = answer.get("Attributes", {}).get("alert_claimed_at", {}).get("S")
     return AlertClaim("claimed", took_over_from=previous)
 
@@ -377,9 +383,9 @@ def mark_notified(request_id: str, notified_at: str, ses_message_id: str, token:
     except ClientError as error:
         if _error_code(error) == "ConditionalCheckFailedException":
             return False
-        raise StorageUnavailableError(_error_code(error)) from error
+        raise _unavailable(error) from error
     except BotoCoreError as error:
-        raise StorageUnavailableError(type(error).__name__) from error
+        raise _unavailable(error) from error
     return True
 
 
@@ -396,9 +402,9 @@ def release_alert_claim(request_id: str, token: str) -> None:
     except ClientError as error:
         if _error_code(error) == "ConditionalCheckFailedException":
             return  # no longer ours: nothing to give back
-        raise StorageUnavailableError(_error_code(error)) from error
+        raise _unavailable(error) from error
     except BotoCoreError as error:
-        raise StorageUnavailableError(type(error).__name__) from error
+        raise _unavailable(error) from error
 
 
 def unsent_alerts(created_before: str, limit: int) -> list[PendingAlert]:
@@ -413,8 +419,7 @@ def unsent_alerts(created_before: str, limit: int) -> list[PendingAlert]:
             Limit=limit,
         )
     except (ClientError, BotoCoreError) as error:
-        code = _error_code(error) if isinstance(error, ClientError) else type(error).__name__
-        raise StorageUnavailableError(code) from error
+        raise _unavailable(error) from error
     found: list[PendingAlert] = []
     for item in answer.get("Items", []):
         pk = str(item.get("pk", {}).get("S", ""))
@@ -442,7 +447,7 @@ def get_request(request_id: str) -> StoredCallbackRequest | None:
             ConsistentRead=True,
         )
     except (ClientError, BotoCoreError) as error:
-        raise StorageUnavailableError(type(error).__name__) from error
+        raise _unavailable(error) from error
     item = answer.get("Item")
     return request_from_image(aws.plain_item(item)) if item else None
 
@@ -477,13 +482,13 @@ def mark_contacted(request_id: str, contacted_at: str) -> ContactOutcome:
             ReturnValuesOnConditionCheckFailure="ALL_OLD",
         )
     except ClientError as error:
-        if error.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException":
+        if _error_code(error) == "ConditionalCheckFailedException":
             item = error.response.get("Item")
             found = request_from_image(aws.plain_item(item)) if item else None
             return ContactOutcome(marked=False, request=found)
-        raise StorageUnavailableError(error.response.get("Error", {}).get("Code", "")) from error
+        raise _unavailable(error) from error
     except BotoCoreError as error:
-        raise StorageUnavailableError(type(error).__name__) from error
+        raise _unavailable(error) from error
     return ContactOutcome(marked=True, request=request_from_image(aws.plain_item(answer["Attributes"])))
 
 
@@ -498,7 +503,7 @@ def _query_all(query: dict[str, Any]) -> Iterator[dict[str, Any]]:
                 return
             query["ExclusiveStartKey"] = page["LastEvaluatedKey"]
     except (ClientError, BotoCoreError) as error:
-        raise StorageUnavailableError(type(error).__name__) from error
+        raise _unavailable(error) from error
 
 
 def open_requests_due_before(cutoff: datetime) -> list[OpenRequest]:
