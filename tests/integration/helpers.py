@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -127,3 +128,8 @@ def scan_table(client: Any, table: str) -> list[dict[str, Any]]:
 
 def requests_in(client: Any, table: str) -> list[dict[str, Any]]:
     return [item for item in scan_table(client, table) if item["pk"]["S"].startswith("request#")]
+
+
+def metric_blobs(output: str) -> list[dict[str, Any]]:
+    """The EMF blobs (metrics) among the JSON lines a handler printed, one per flush."""
+    return [json.loads(line) for line in output.splitlines() if line.startswith("{") and '"_aws"' in line]

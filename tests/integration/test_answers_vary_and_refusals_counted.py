@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import copy
-import json
 from typing import Any
 
 import pytest
 
 from tests.conftest import load_event
-from tests.integration.helpers import VALID, invoke, json_event, with_headers
+from tests.integration.helpers import VALID, invoke, json_event, metric_blobs, with_headers
 
 pytestmark = pytest.mark.usefixtures("moto_aws")
 
@@ -39,11 +38,6 @@ def test_given_any_answer_then_it_varies_on_origin_so_no_cache_hands_it_to_anoth
     assert answer.headers.get("vary") == "Origin"
 
 
-def _emitted_metrics(output: str) -> list[dict[str, Any]]:
-    blobs = [json.loads(line) for line in output.splitlines() if line.startswith("{") and '"_aws"' in line]
-    return blobs
-
-
 @pytest.mark.parametrize(
     ("make_event", "reason"),
     [
@@ -58,7 +52,7 @@ def test_given_a_refusal_then_it_is_counted_with_its_reason_and_nothing_the_visi
     invoke(make_event())
 
     output = capsys.readouterr().out
-    rejected = [blob for blob in _emitted_metrics(output) if "CallbackRequestRejected" in blob]
+    rejected = [blob for blob in metric_blobs(output) if "CallbackRequestRejected" in blob]
     assert len(rejected) == 1
     assert rejected[0]["reason"] == reason
     assert rejected[0]["service"] == "callback-requests"

@@ -21,13 +21,13 @@ import pytest
 from moto.core import DEFAULT_ACCOUNT_ID
 from moto.ses.models import ses_backends
 
-from callbacks import aws, follow_up, signing, store
+from callbacks import aws, deadline, follow_up, signing, store
 from callbacks.models.record import ConsentRecord, StoredCallbackRequest, reference
 from callbacks.settings import get_settings
 from infra.provision import Provisioned
 from tests.conftest import load_event
 from tests.http_contract import BROWSER_ACCEPT, Answer
-from tests.integration.helpers import counting_calls, invoke, with_headers
+from tests.integration.helpers import counting_calls, invoke, metric_blobs, with_headers
 
 API_ORIGIN = "https://abc123.execute-api.us-east-1.amazonaws.com"
 CREATED_AT = "2026-11-23T19:23:00Z"
@@ -118,10 +118,6 @@ def open_ids() -> list[str]:
     return [item.id for item in store.open_requests_due_before(datetime(2100, 1, 1, tzinfo=UTC))]
 
 
-def metric_blobs(output: str) -> list[dict[str, Any]]:
-    return [json.loads(line) for line in output.splitlines() if line.startswith("{") and '"_aws"' in line]
-
-
 def unchanged(request: StoredCallbackRequest) -> None:
     item = item_of(request.id)
     assert item["status"]["S"] == "new"
@@ -207,7 +203,7 @@ def test_given_the_pages_button_when_pressed_then_marked_called_once_out_of_the_
     assert saved.id not in open_ids()
     [blob] = metric_blobs(capsys.readouterr().out)
     created = datetime.fromisoformat(CREATED_AT.replace("Z", "+00:00"))
-    assert blob["TimeToCallbackMinutes"] == [float(round((contacted_at - created).total_seconds() / 60))]
+    assert blob["TimeToCallbackMinutes"] == [float(deadline.minutes_to_call_back(created, contacted_at))]
     assert blob["CalledByDeadline"] == [0.0]  # the deadline was in 2026-11; it is later now
     assert blob["_aws"]["CloudWatchMetrics"][0]["Dimensions"] == [["service"]]
     assert saved.id not in json.dumps(blob)

@@ -27,6 +27,7 @@ from tests.integration.helpers import (
     form_event,
     invoke,
     json_event,
+    metric_blobs,
     requests_in,
     scan_table,
 )
@@ -40,8 +41,7 @@ def dynamodb() -> Any:
 
 
 def metrics_named(output: str, name: str) -> list[dict[str, Any]]:
-    blobs = [json.loads(line) for line in output.splitlines() if line.startswith("{") and '"_aws"' in line]
-    return [blob for blob in blobs if name in blob]
+    return [blob for blob in metric_blobs(output) if name in blob]
 
 
 # --- phone numbers ------------------------------------------------------------------------------

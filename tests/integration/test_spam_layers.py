@@ -29,6 +29,7 @@ from tests.integration.helpers import (
     counting_calls,
     invoke,
     json_event,
+    metric_blobs,
     requests_in,
     with_headers,
 )
@@ -54,8 +55,7 @@ def from_address(event: dict[str, Any], address: str) -> dict[str, Any]:
 
 
 def spam_layers(output: str) -> list[str]:
-    blobs = [json.loads(line) for line in output.splitlines() if line.startswith("{") and '"_aws"' in line]
-    return [blob["layer"] for blob in blobs if "SpamCaught" in blob]
+    return [blob["layer"] for blob in metric_blobs(output) if "SpamCaught" in blob]
 
 
 def served_token() -> str:

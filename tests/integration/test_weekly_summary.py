@@ -11,8 +11,7 @@ from typing import Any
 
 import boto3
 import pytest
-from moto.core import DEFAULT_ACCOUNT_ID
-from moto.ses.models import ses_backends
+import time_machine
 
 from callbacks import aws, deadline, store
 from callbacks.mailer import StaffAlertNotSentError
@@ -22,6 +21,8 @@ from callbacks.settings import get_settings
 from callbacks.weekly_summary import lambda_handler
 from infra.local.lambda_events import lambda_context
 from infra.provision import Provisioned
+from tests.integration.alerts import AwsCalls
+from tests.integration.alerts import sent_emails as sent
 from tests.integration.helpers import counting_calls
 from tests.integration.test_no_personal_data_in_logs import CANARY, NEEDLES
 
@@ -58,10 +59,6 @@ def run_summary(at: str | None = MONDAY_730) -> dict[str, Any]:
     event = {} if at is None else {"scheduled_time": at}
     result: dict[str, Any] = lambda_handler(event, lambda_context("WeeklySummaryFunction"))  # type: ignore[arg-type]
     return result
-
-
-def sent() -> list[Any]:
-    return list(ses_backends[DEFAULT_ACCOUNT_ID]["us-east-1"].sent_messages)
 
 
 def test_given_a_week_of_requests_then_one_email_with_its_figures_beside_the_week_befores(
@@ -101,7 +98,7 @@ def test_given_the_summary_then_no_name_phone_email_or_message_is_in_it(moto_aws
 
 
 def test_given_the_summary_then_it_queries_the_week_index_twice_and_never_scans(
-    moto_aws: Provisioned,
+    moto_aws: Provisioned, aws_calls: AwsCalls
 ) -> None:
     for day in range(16, 30):
         stored(f"2026-11-{day}T16:00:00Z", called_after_minutes=day)
@@ -111,6 +108,11 @@ def test_given_the_summary_then_it_queries_the_week_index_twice_and_never_scans(
 
     assert result["received"] == 7
     assert counter.calls == ["Query", "Query"]  # this week, the week before
+    assert [query["IndexName"] for query in aws_calls.of("Query")] == [store.BY_WEEK_INDEX] * 2
+    assert [query["ExpressionAttributeValues"][":week"]["S"] for query in aws_calls.of("Query")] == [
+        "2026-11-23",
+        "2026-11-16",
+    ]
 
 
 def test_given_more_requests_than_one_page_then_every_page_is_read(
@@ -168,16 +170,12 @@ def test_given_a_honeypot_catch_then_the_summary_does_not_count_it(moto_aws: Pro
 
 
 def test_given_no_scheduled_time_then_the_last_whole_week_before_now(moto_aws: Provisioned) -> None:
-    now = datetime.now(UTC)
-    last_week = now - timedelta(days=7)
-    stored(utc_timestamp(last_week))
+    stored("2026-11-25T15:00:00Z")
 
-    result = run_summary(None)
+    with time_machine.travel(datetime(2026, 12, 2, 18, 0, tzinfo=UTC), tick=False):  # a Wednesday
+        result = run_summary(None)
 
-    zone = deadline.office_calendar(get_settings()).zone
-    local = last_week.astimezone(zone).date()
-    assert result["week"] == (local - timedelta(days=local.weekday())).isoformat()
-    assert result["received"] == 1
+    assert result == {"week": "2026-11-23", "received": 1, "called": 0, "still_open": 1}
 
 
 def test_given_the_summary_then_its_log_and_metric_lines_carry_no_personal_data(

@@ -172,6 +172,14 @@ def test_time_to_call_back_is_rounded_to_the_nearest_minute() -> None:
     created = utc("2026-11-23T15:00:00Z")
     assert deadline.minutes_to_call_back(created, created + timedelta(seconds=89)) == 1
     assert deadline.minutes_to_call_back(created, created + timedelta(seconds=90)) == 2
+    assert deadline.minutes_to_call_back(created, created + timedelta(seconds=150)) == 3  # half up
+
+
+def test_a_call_at_the_deadline_itself_is_on_time_and_a_second_later_is_not() -> None:
+    due = "2026-11-24T12:00:00-06:00"
+    assert deadline.called_by_deadline(due, deadline.parse(due))
+    assert not deadline.called_by_deadline(due, deadline.parse(due) + timedelta(seconds=1))
+    assert not deadline.called_by_deadline(None, deadline.parse(due))
 
 
 def test_requests_per_day_follow_the_office_clock() -> None:
@@ -268,6 +276,8 @@ def test_the_summary_shows_this_week_beside_the_week_before_in_both_parts() -> N
     assert "2 of 3 (67%)" in email.text
     assert "1 of 1 (100%)" in email.text
     assert "Median time to call back  1 h 3 min" in email.text  # (30 + 95) / 2 = 62.5, to 63
+    assert "9 in 10 called within     1 h 29 min" in email.text  # 30 + 0.9 * (95 - 30) = 88.5, to 89
+    assert "By best time\n  Morning (8 am - noon): 2\n  Afternoon (noon - 5 pm): 1\n" in email.text
     assert "  Mon, Nov 23  #################### 2" in email.text
     assert "  Tue, Nov 24  0" in email.text
     assert f"Still open\n  {week.open_references[0]}" in email.text
@@ -275,6 +285,8 @@ def test_the_summary_shows_this_week_beside_the_week_before_in_both_parts() -> N
         "2 of 3 (67%)",
         "1 of 1 (100%)",
         "1 h 3 min",
+        "1 h 29 min",
+        "Afternoon (noon - 5 pm)",
         "Nov 16 - 22",
         "Requests per day",
         "By source page",
