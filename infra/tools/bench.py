@@ -711,7 +711,11 @@ def local_stack(posts: int = 15) -> dict[str, Any]:
     finally:
         stopping = time.monotonic()
         process.send_signal(signal.SIGINT)
-        process.wait(timeout=30)
+        try:
+            process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            process.kill()  # never leave a stack holding the ports behind
+            process.wait()
         stopped = time.monotonic() - stopping
         shutil.rmtree(outbox, ignore_errors=True)
     return {
