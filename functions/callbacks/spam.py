@@ -23,7 +23,6 @@ from aws_lambda_powertools.metrics import MetricUnit
 
 from callbacks import signing, store
 from callbacks.observability import logger, metrics
-from callbacks.office import OFFICE_TIME_ZONE
 from callbacks.settings import Settings
 
 RENDER_TOKEN_PURPOSE = "render-token"  # noqa: S105 - an HMAC purpose, not a secret
@@ -96,7 +95,7 @@ def judge_turnstile(
 
 def caps(phone: str, ip_address: str | None, received: datetime, settings: Settings) -> list[store.Cap]:
     """The counters a new request must fit under: its phone number today, its address this hour."""
-    office_day = received.astimezone(ZoneInfo(OFFICE_TIME_ZONE)).date().isoformat()
+    office_day = received.astimezone(ZoneInfo(settings.office_time_zone)).date().isoformat()
     found = [
         store.Cap(
             "phone_cap",

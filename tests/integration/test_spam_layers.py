@@ -19,8 +19,9 @@ import boto3
 import pytest
 from pytest_socket import enable_socket, socket_allow_hosts
 
-from callbacks import aws
+from callbacks import aws, spam
 from callbacks.models.api import CallbackRequestReceipt
+from callbacks.settings import Settings
 from infra.provision import Provisioned
 from tests.conftest import load_event
 from tests.integration.helpers import (
@@ -277,3 +278,16 @@ def test_given_turnstile_on_and_cloudflare_unreachable_then_the_request_is_store
 
     assert answer.status == 201
     assert stored_count(moto_aws) == 1
+
+
+def test_given_another_office_time_zone_then_the_phone_caps_day_is_that_offices_day(
+    moto_aws: Provisioned,
+) -> None:
+    # 07:30 UTC on Dec 2: already Dec 2 in Tupelo, still Dec 1 in Los Angeles.
+    moment = datetime(2026, 12, 2, 7, 30, tzinfo=UTC)
+    pacific = Settings(office_time_zone="America/Los_Angeles")
+
+    [phone_cap] = spam.caps("+16623776290", None, moment, pacific)
+
+    assert phone_cap.key.endswith("#2026-12-01")
+    assert spam.caps("+16623776290", None, moment, Settings())[0].key.endswith("#2026-12-02")
