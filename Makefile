@@ -86,9 +86,10 @@ e2e: install $(AXE_IF_NPM) ## The local stack over real HTTP, and the form in he
 	$(BIN)/python -m pytest tests/e2e $(PYTEST_ARGS)
 
 .PHONY: lint
-lint: install $(SAM_VENV)/.installed $(CHECKOV_VENV)/.installed ## ruff, mypy --strict, cfn-lint, sam validate --lint, checkov
+lint: install $(SAM_VENV)/.installed $(CHECKOV_VENV)/.installed ## ruff, the layers contract, mypy --strict, cfn-lint, sam validate --lint, checkov
 	$(BIN)/ruff check functions tests infra
 	$(BIN)/ruff format --check functions tests infra
+	PYTHONPATH=functions $(BIN)/lint-imports --no-cache
 	$(BIN)/mypy
 	$(SAM_VENV)/bin/cfn-lint template.yaml
 	$(SAM_VENV)/bin/sam validate --lint --template template.yaml --region us-east-1
@@ -109,7 +110,7 @@ requirements: | $(BIN)/python ## Relock (uv lock) and regenerate functions/requi
 	  --output-file functions/requirements.txt
 
 .PHONY: holidays
-holidays: install ## Regenerate functions/callbacks/us_holidays.json from the pinned holidays library
+holidays: install ## Regenerate functions/callbacks/core/us_holidays.json from the pinned holidays library
 	$(BIN)/python -m infra.tools.holidays_table
 
 .PHONY: openapi

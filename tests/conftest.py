@@ -12,8 +12,8 @@ import pytest
 from moto import mock_aws
 from pytest_socket import disable_socket, enable_socket
 
-from callbacks import aws, signing
-from callbacks.settings import get_settings
+from callbacks.adapters import aws, signing
+from callbacks.core.settings import Settings, get_settings, settings_from_environment
 from infra.provision import Provisioned, provision
 
 TESTS = Path(__file__).resolve().parent
@@ -37,6 +37,7 @@ TEST_ENV = {
     "POWERTOOLS_METRICS_NAMESPACE": "CallbackRequests",
     "POWERTOOLS_DEV": "false",
     "SIGNING_SECRET_PARAMETER": "/callback-requests-test/signing-secret",
+    "API_BASE_URL": "http://127.0.0.1:3000",
 }
 SIGNING_SECRET = "test-signing-secret-0123456789abcdef"
 
@@ -91,6 +92,11 @@ def moto_aws(environment: dict[str, str]) -> Iterator[Provisioned]:
             Name=environment["SIGNING_SECRET_PARAMETER"], Value=SIGNING_SECRET, Type="SecureString"
         )
         yield provisioned
+
+
+def deployment_settings(**changes: Any) -> Settings:
+    """The tests' deployment settings (TEST_ENV), with ``changes``."""
+    return Settings.model_validate(settings_from_environment(TEST_ENV).model_dump() | changes)
 
 
 def load_event(name: str) -> dict[str, Any]:

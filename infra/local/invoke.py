@@ -56,7 +56,7 @@ def main(argv: list[str] | None = None) -> int:
     point_boto3_at(config.moto_url)
     os.environ.update(function_environment(config))
     sys.path.insert(0, str(functions_dir()))
-    from callbacks import aws
+    from callbacks.adapters import aws
 
     Outbox(config.outbox).attach(aws.sesv2())
     try:

@@ -168,8 +168,8 @@ class LocalStack:
         code = str(functions_dir())
         if code not in sys.path:
             sys.path.insert(0, code)
-        from callbacks import aws
-        from callbacks.settings import get_settings
+        from callbacks.adapters import aws
+        from callbacks.core.settings import get_settings
 
         get_settings.cache_clear()
         aws.reset_clients()

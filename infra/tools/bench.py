@@ -100,7 +100,7 @@ INTAKE_LADDER = {
         "APIGatewayRestResolver(enable_validation=True)"
     ),
     "our models": "import callbacks.models.form, callbacks.models.api, callbacks.models.record",
-    "the rest of callbacks.intake": "import callbacks.intake",
+    "the rest of callbacks.handlers.intake": "import callbacks.handlers.intake",
     "boto3 (first request)": "import boto3",
     "DynamoDB client (first request)": "boto3.session.Session().client('dynamodb')",
 }
@@ -358,7 +358,7 @@ def _stdout_discarded() -> Iterator[None]:
 
 
 def _make_events(count: int) -> dict[str, tuple[Path, Path]]:
-    from callbacks.intake import lambda_handler
+    from callbacks.handlers.intake import lambda_handler
     from infra.local.lambda_events import IncomingRequest, lambda_context, proxy_event
     from infra.tools.bench_child import _stub_aws
 

@@ -1,4 +1,4 @@
-"""Write functions/callbacks/us_holidays.json: the US federal holidays (observed days included) of
+"""Write functions/callbacks/core/us_holidays.json: the US federal holidays (observed days included) of
 the years the functions look up, from the pinned ``holidays`` library.
 
     .venv/bin/python -m infra.tools.holidays_table        (make holidays)
@@ -16,7 +16,7 @@ from typing import Any
 import holidays
 from holidays.countries.united_states import UnitedStates
 
-OUT = Path(__file__).resolve().parents[2] / "functions" / "callbacks" / "us_holidays.json"
+OUT = Path(__file__).resolve().parents[2] / "functions" / "callbacks" / "core" / "us_holidays.json"
 FIRST_YEAR = 2025
 LAST_YEAR = 2040
 

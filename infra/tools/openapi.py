@@ -12,13 +12,13 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "functions"))
 
-from callbacks.intake import resolver
+from callbacks.handlers.intake import resolver
 
 JSON = "application/json"
 
 
 def openapi_document() -> str:
-    """The API's OpenAPI document, from the routes and models of ``callbacks.intake``."""
+    """The API's OpenAPI document, from the routes and models of ``callbacks.handlers.intake``."""
     schema = resolver().get_openapi_json_schema(
         title="Call-back requests",
         version="1.0.0",

@@ -32,10 +32,11 @@ from boto3.dynamodb.types import TypeDeserializer
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "functions"))
 
-from callbacks.models.form import normalised_email, normalised_phone  # noqa: E402
+from callbacks.adapters.store import REQUEST_PREFIX, SPAM_PREFIX, email_key, request_from_image  # noqa: E402
+from callbacks.logic.registration import content_fingerprint  # noqa: E402
+from callbacks.models.form import normalised_email  # noqa: E402
+from callbacks.models.phone import normalised_phone  # noqa: E402
 from callbacks.models.record import reference  # noqa: E402
-from callbacks.registration import content_fingerprint  # noqa: E402
-from callbacks.store import REQUEST_PREFIX, SPAM_PREFIX, email_key, request_from_image  # noqa: E402
 
 LOCAL_TABLE = "callback-requests"  # the local stack's (infra/local/stack.py TABLE_NAME)
 LOCAL_REGION = "us-east-1"

@@ -23,12 +23,14 @@ sys.path.insert(0, str(ROOT / "functions"))
 
 from datetime import UTC, date, datetime, timedelta  # noqa: E402
 
-from callbacks.mailer import OverdueRequest, render_overdue_digest, render_staff_alert  # noqa: E402
-from callbacks.models.record import ConsentRecord, StoredCallbackRequest  # noqa: E402
-from callbacks.office_week import WeekFigures, week_figures  # noqa: E402
-from callbacks.settings import Settings  # noqa: E402
-from callbacks.store import WeekRequest  # noqa: E402
-from callbacks.weekly_email import render_weekly_summary  # noqa: E402
+from callbacks.core.settings import Settings  # noqa: E402
+from callbacks.emails.digest import render_overdue_digest  # noqa: E402
+from callbacks.emails.staff_alert import render_staff_alert  # noqa: E402
+from callbacks.emails.weekly_summary import render_weekly_summary  # noqa: E402
+from callbacks.logic.office_week import week_figures  # noqa: E402
+from callbacks.models.choices import BestTime  # noqa: E402
+from callbacks.models.record import ConsentRecord, OpenRequest, StoredCallbackRequest, parse_timestamp  # noqa: E402
+from callbacks.models.week import WeekFigures, WeekRequest  # noqa: E402
 
 SCREENSHOT = ROOT / "infra" / "docs" / "screenshots" / "staff-email-phone.png"
 DIGEST_SCREENSHOT = SCREENSHOT.with_name("overdue-digest-phone.png")
@@ -38,13 +40,24 @@ CREATED_AT = "2026-11-23T19:23:00Z"
 API = "https://a1b2c3d4e5.execute-api.us-east-1.amazonaws.com/v1"
 
 
+# A made-up deployment: the practice's own site, so that the sample's page is shown as a link.
+PREVIEW_SETTINGS = {
+    "table_name": "callback-requests",
+    "allowed_origins": ["https://www.accentplasticsurgery.example"],
+    "thank_you_url": "https://www.accentplasticsurgery.example/thank-you",
+    "sender_email": "alerts@accentplasticsurgery.example",
+    "office_emails": ["frontdesk@accentplasticsurgery.example"],
+    "signing_secret_parameter": "/callback-requests/signing-secret",
+    "api_base_url": API,
+}
+
+
 def sample_link(request_id: str) -> str:
     token = "1797354387.N2w4U_7o0hG-_15bSxDS9hKe8xrkkKefLbGVjyw8DKU"  # noqa: S105 - a made-up sample
     return f"{API}/callback-requests/{request_id}/contacted?token={token}"
 
 
-def sample_overdue() -> list[OverdueRequest]:
-    now = datetime(2026, 11, 25, 19, 0, tzinfo=UTC)
+def sample_overdue() -> list[OpenRequest]:
     rows = [
         (
             "9c41d7e2-1f0a-4c55-8e2b-6d3f0a9b1c27",
@@ -66,7 +79,7 @@ def sample_overdue() -> list[OverdueRequest]:
         ),
     ]
     return [
-        OverdueRequest(id=i, created_at=c, best_time=b, call_by=d, late_by=now - datetime.fromisoformat(d))
+        OpenRequest(id=i, created_at=parse_timestamp(c), best_time=BestTime(b), call_by=parse_timestamp(d))
         for i, c, b, d in rows
     ]
 
@@ -85,11 +98,11 @@ def sample_week(
         requests.append(
             WeekRequest(
                 id=f"{number:02x}{start.day:02d}c0de-0000-4000-8000-{number:012d}",
-                created_at=created.isoformat(),
+                created_at=created,
                 status="new" if contacted is None else "contacted",
-                best_time=best,
-                call_by=(created + timedelta(hours=4)).isoformat(),
-                contacted_at=None if contacted is None else contacted.isoformat(),
+                best_time=BestTime(best),
+                call_by=created + timedelta(hours=4),
+                contacted_at=contacted,
                 source_url=f"{site}{page}" if page else None,
             )
         )
@@ -185,15 +198,20 @@ def main() -> None:
     parser.add_argument("--summary-out", type=Path, default=SUMMARY_SCREENSHOT)
     args = parser.parse_args()
     # The practice's own site, so that the sample's page is shown as a link.
-    settings = Settings(allowed_origins=("https://www.accentplasticsurgery.example",))
+    settings = Settings.model_validate(PREVIEW_SETTINGS)
     request = sample_request()
     alert = render_staff_alert(request, settings, sample_link(request.id))
     late = sample_overdue()
     digest = render_overdue_digest(
-        late, {item.id: sample_link(item.id) for item in late}, datetime(2026, 11, 25, 19, 0, tzinfo=UTC)
+        late,
+        {item.id: sample_link(item.id) for item in late},
+        datetime(2026, 11, 25, 19, 0, tzinfo=UTC),
+        settings.office_time_zone,
     )
     week, before = sample_summary(settings)
-    summary = render_weekly_summary(week, before, datetime(2026, 11, 30, 13, 30, tzinfo=UTC))
+    summary = render_weekly_summary(
+        week, before, datetime(2026, 11, 30, 13, 30, tzinfo=UTC), settings.office_time_zone
+    )
     with tempfile.TemporaryDirectory() as folder:
         for name, html, out, height in (
             ("staff-alert", alert.html, args.out, args.height),

@@ -30,8 +30,8 @@ from typing import Any, TypeVar
 
 import pytest
 
-from callbacks import deadline
-from callbacks.mailer import short_deadline
+from callbacks.core import deadline
+from callbacks.emails.layout import short_deadline
 from callbacks.models.form import CONSENT_TEXT, FIELD_MESSAGES, REQUIRED_MESSAGES
 from callbacks.models.record import reference
 
@@ -747,7 +747,7 @@ def mark_called_link(text: str) -> str:
 def digest_time_after(call_by: str) -> str:
     """The afternoon digest of the first office day after the deadline's day (ISO, UTC)."""
     calendar = deadline.OfficeCalendar()
-    day = deadline.parse(call_by).date() + timedelta(days=1)
+    day = datetime.fromisoformat(call_by).date() + timedelta(days=1)
     while not deadline.is_office_day(day, calendar):
         day += timedelta(days=1)
     return datetime.combine(day, clock_time(13, 0), tzinfo=calendar.zone).astimezone(UTC).isoformat()
@@ -800,13 +800,15 @@ def test_the_whole_loop_submit_email_link_confirm_and_the_digest_lists_it_no_mor
     until(page, lambda: receipts, within=10)
     [receipt] = receipts
     expect(status).to_contain_text(receipt["call_by_text"])
-    assert deadline.parse(receipt["call_by"]).hour == 12
+    assert datetime.fromisoformat(receipt["call_by"]).hour == 12
     ref = reference(receipt["id"])
 
     # And the office's email shows the deadline, and carries the link in both parts
     [path] = until(page, lambda: emails_about(local_stack.outbox, e164), within=EMAIL_TIMEOUT_S)
     alert = parsed(path)
-    assert alert["Subject"].endswith(f"by {short_deadline(receipt['call_by'])}")
+    assert alert["Subject"].endswith(
+        f"by {short_deadline(datetime.fromisoformat(receipt['call_by']), 'America/Chicago')}"
+    )
     text = part(alert, "plain")
     link = mark_called_link(text)
     assert link.startswith(f"{local_stack.api_base}/callback-requests/{receipt['id']}/contacted?token=")

@@ -19,7 +19,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
-from callbacks.observability import METRICS_NAMESPACE, SERVICE
+from callbacks.core.observability import METRICS_NAMESPACE, SERVICE
 from infra.provision import load_template
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 import yaml
 
-from callbacks import aws, store
+from callbacks.adapters import aws, store
 
 ROOT = Path(__file__).resolve().parents[2]
 EVENTS = ROOT / "infra" / "events"

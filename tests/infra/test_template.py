@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 
 from infra.provision import load_template, resource, resource_of_type
+from tests.conftest import deployment_settings
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -57,12 +58,12 @@ def test_given_the_functions_then_both_ship_one_code_directory_on_python_313_arm
     assert template["Parameters"]["Architecture"]["Default"] == "arm64"
     assert function_globals["CodeUri"] == "functions/"
     assert {props["Handler"] for props in functions.values()} == {
-        "callbacks.intake.lambda_handler",
-        "callbacks.notify.lambda_handler",
-        "callbacks.digest.lambda_handler",
-        "callbacks.sweep.lambda_handler",
-        "callbacks.delivery_events.lambda_handler",
-        "callbacks.weekly_summary.lambda_handler",
+        "callbacks.handlers.intake.lambda_handler",
+        "callbacks.handlers.notify.lambda_handler",
+        "callbacks.handlers.digest.lambda_handler",
+        "callbacks.handlers.sweep.lambda_handler",
+        "callbacks.handlers.delivery_events.lambda_handler",
+        "callbacks.handlers.weekly_summary.lambda_handler",
     }
     assert all("CodeUri" not in props and "Layers" not in props for props in functions.values())
     for props in functions.values():
@@ -368,7 +369,7 @@ def _timeout(logical_id: str, template: dict[str, Any]) -> int:
 
 
 def test_given_the_table_then_a_sparse_index_finds_unsent_alerts_oldest_first() -> None:
-    from callbacks import store
+    from callbacks.adapters import store
 
     _, table = resource_of_type("AWS::DynamoDB::Table")
     (index,) = [
@@ -395,7 +396,7 @@ def test_given_the_sweep_then_it_runs_every_5_minutes_and_may_only_query_the_uns
         for statement in policy["Statement"]
     ]
 
-    assert props["Handler"] == "callbacks.sweep.lambda_handler"
+    assert props["Handler"] == "callbacks.handlers.sweep.lambda_handler"
     assert schedule["Type"] == "ScheduleV2"
     assert schedule["Properties"]["ScheduleExpression"] == "rate(5 minutes)"
     assert statements == [
@@ -416,7 +417,7 @@ def test_given_the_sweep_then_it_runs_every_5_minutes_and_may_only_query_the_uns
 def test_given_the_budgets_then_a_whole_batch_fits_the_notifier_timeout_with_a_third_to_spare(
     template: dict[str, Any],
 ) -> None:
-    from callbacks.alerting import worst_case_alert_seconds
+    from callbacks.logic.alerting import worst_case_alert_seconds
 
     events = resource("NotifyFunction")["Properties"]["Events"]
     (stream,) = [event["Properties"] for event in events.values() if event["Type"] == "DynamoDB"]
@@ -429,9 +430,8 @@ def test_given_the_budgets_then_a_whole_batch_fits_the_notifier_timeout_with_a_t
 def test_given_the_claim_window_then_no_claiming_function_outlives_it_and_recovery_fits_15_minutes(
     template: dict[str, Any],
 ) -> None:
-    from callbacks.settings import Settings
 
-    settings = Settings()
+    settings = deployment_settings()
     schedule_minutes = 5
 
     # A claim older than the stale window belongs to an invocation that has certainly ended.

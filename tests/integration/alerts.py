@@ -18,7 +18,10 @@ from botocore.session import get_session
 from moto.core.models import DEFAULT_ACCOUNT_ID
 from moto.ses.models import ses_backends
 
-from callbacks import alerting, aws, mailer, notify, store, sweep
+from callbacks.adapters import aws, ses, store
+from callbacks.handlers import notify, sweep
+from callbacks.logic import alerting
+from callbacks.models.email import StaffAlert
 from callbacks.models.record import ConsentRecord, StoredCallbackRequest
 from infra.local.lambda_events import lambda_context
 from infra.provision import Provisioned
@@ -166,9 +169,9 @@ def assert_no_personal_data(output: str) -> None:
 
 
 def failing_for(request_ids: set[str], error: Exception) -> Callable[..., str]:
-    real = mailer.send_staff_alert
+    real = ses.send_staff_alert
 
-    def send(alert: mailer.StaffAlert, settings: Any) -> str:
+    def send(alert: StaffAlert, settings: Any) -> str:
         if alert.request_id in request_ids:
             raise error
         return real(alert, settings)
@@ -230,9 +233,9 @@ class Crash(BaseException):
 
 def crashing_for(request_id: str, *, after_ses_took_it: bool) -> Callable[..., str]:
     """A send that kills the invocation for one request, before SES gets it or just after."""
-    real = mailer.send_staff_alert
+    real = ses.send_staff_alert
 
-    def send(alert: mailer.StaffAlert, settings: Any) -> str:
+    def send(alert: StaffAlert, settings: Any) -> str:
         if alert.request_id != request_id:
             return real(alert, settings)
         if after_ses_took_it:

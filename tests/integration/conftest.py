@@ -8,7 +8,8 @@ from collections.abc import Callable, Iterator
 
 import pytest
 
-from callbacks import alerting, observability
+from callbacks.core import observability
+from callbacks.logic import alerting
 from infra.provision import Provisioned
 from tests.integration.alerts import AwsCalls
 

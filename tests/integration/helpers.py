@@ -96,7 +96,7 @@ def answer_of(result: Any, event: dict[str, Any]) -> Answer:
 
 
 def invoke(event: dict[str, Any]) -> Answer:
-    from callbacks.intake import lambda_handler
+    from callbacks.handlers.intake import lambda_handler
 
     return answer_of(lambda_handler(event, lambda_context("IntakeFunction")), event)
 

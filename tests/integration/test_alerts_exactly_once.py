@@ -15,10 +15,13 @@ import pytest
 import time_machine
 from botocore.exceptions import EndpointConnectionError, ReadTimeoutError
 
-from callbacks import alerting, aws, mailer, notify, store
-from callbacks.settings import Settings
+from callbacks.adapters import alert_records, aws, ses
+from callbacks.handlers import notify
+from callbacks.logic import alerting
+from callbacks.models.errors import StaffAlertNotSentError, StorageUnavailableError
 from infra.local.lambda_events import lambda_context
 from infra.provision import Provisioned
+from tests.conftest import deployment_settings
 from tests.integration.alerts import (
     AwsCalls,
     Crash,
@@ -40,7 +43,7 @@ from tests.integration.alerts import (
 
 # The requests are created at 15:00:00; the first delivery is a few seconds later.
 START = datetime(2026, 7, 1, 15, 0, 5, tzinfo=UTC)
-PAST_STALE = timedelta(seconds=Settings().alert_claim_stale_seconds + 1)
+PAST_STALE = timedelta(seconds=deployment_settings().alert_claim_stale_seconds + 1)
 
 
 @pytest.fixture
@@ -60,7 +63,7 @@ def test_given_a_crash_mid_batch_when_redelivered_to_a_new_process_then_nothing_
     save(*requests)
     records = new_request_records(moto_aws)
     with monkeypatch.context() as patch:
-        patch.setattr(mailer, "send_staff_alert", crashing_for(requests[2].id, after_ses_took_it=False))
+        patch.setattr(ses, "send_staff_alert", crashing_for(requests[2].id, after_ses_took_it=False))
         with pytest.raises(Crash):
             handle(records)
     new_process(aws_calls)
@@ -92,7 +95,7 @@ def test_given_a_crash_after_ses_took_it_when_claim_goes_stale_then_resend_is_a_
     save(request)
     records = new_request_records(moto_aws)
     with monkeypatch.context() as patch:
-        patch.setattr(mailer, "send_staff_alert", crashing_for(request.id, after_ses_took_it=True))
+        patch.setattr(ses, "send_staff_alert", crashing_for(request.id, after_ses_took_it=True))
         with pytest.raises(Crash):
             handle(records)
     new_process(aws_calls)
@@ -122,18 +125,18 @@ def test_given_the_record_failed_once_after_sending_when_redelivered_to_a_new_pr
     request = a_request()
     save(request)
     records = new_request_records(moto_aws)
-    real = store.mark_notified
+    real = alert_records.mark_notified
     tries: list[str] = []
 
     def fails_once(*args: Any) -> bool:
         tries.append(args[0])
         if len(tries) == 1:
-            raise store.StorageUnavailableError("ProvisionedThroughputExceededException")
+            raise StorageUnavailableError("ProvisionedThroughputExceededException")
         return real(*args)
 
     pauses: list[float] = []
     with monkeypatch.context() as patch:
-        patch.setattr(store, "mark_notified", fails_once)
+        patch.setattr(alert_records, "mark_notified", fails_once)
         patch.setattr(alerting.time, "sleep", pauses.append)
         assert handle(records) == []  # retried in place, recorded
     new_process(aws_calls)
@@ -159,10 +162,10 @@ def test_given_the_record_failed_every_try_when_redelivered_to_a_new_process_the
     records = new_request_records(moto_aws)
 
     def table_down(*_: Any) -> bool:
-        raise store.StorageUnavailableError("InternalServerError")
+        raise StorageUnavailableError("InternalServerError")
 
     with monkeypatch.context() as patch:
-        patch.setattr(store, "mark_notified", table_down)
+        patch.setattr(alert_records, "mark_notified", table_down)
         patch.setattr(alerting.time, "sleep", lambda _: None)
         assert handle(records) == sequence_numbers(records)
     new_process(aws_calls)
@@ -183,7 +186,7 @@ def test_given_a_crash_between_claim_and_send_when_the_claim_goes_stale_then_the
     request = a_request()
     save(request)
     with monkeypatch.context() as patch:
-        patch.setattr(mailer, "send_staff_alert", crashing_for(request.id, after_ses_took_it=False))
+        patch.setattr(ses, "send_staff_alert", crashing_for(request.id, after_ses_took_it=False))
         with pytest.raises(Crash):
             handle(new_request_records(moto_aws))
     new_process(aws_calls)
@@ -210,10 +213,10 @@ def test_given_an_ses_refusal_when_the_send_fails_then_the_claim_is_given_back_f
     aws_calls.clear()
 
     def refused(*_: Any) -> str:
-        raise mailer.StaffAlertNotSentError("TooManyRequestsException")
+        raise StaffAlertNotSentError("TooManyRequestsException")
 
     with monkeypatch.context() as patch:
-        patch.setattr(mailer, "send_staff_alert", refused)
+        patch.setattr(ses, "send_staff_alert", refused)
         assert handle(records) == sequence_numbers(records)
 
     assert aws_calls.names == ["UpdateItem", "UpdateItem"]  # claim, release (the send was stubbed)
@@ -242,8 +245,8 @@ def test_given_too_little_time_left_when_a_batch_arrives_then_no_record_is_start
 
 def test_given_the_budgets_then_one_alert_at_its_worst_takes_23_5_seconds() -> None:
     # claim 4 + send 6 + three tries of the record 3 x 4 + pauses 0.5 + 1 (aws._CONFIG, alerting).
-    assert store.worst_case_call_seconds() == 4.0
-    assert mailer.worst_case_send_seconds() == 6.0
+    assert alert_records.worst_case_call_seconds() == 4.0
+    assert ses.worst_case_send_seconds() == 6.0
     assert alerting.worst_case_alert_seconds() == 23.5
 
 
@@ -297,8 +300,8 @@ def test_given_a_claim_whose_answer_was_lost_when_the_sdk_retries_it_then_the_cl
     save(request)
     times = ("2026-07-01T15:00:05.000Z", "2026-07-01T14:55:05.000Z")
 
-    first = store.claim_alert(request.id, "token-a", *times)
-    retried = store.claim_alert(request.id, "token-a", *times)
-    other = store.claim_alert(request.id, "token-b", *times)
+    first = alert_records.claim_alert(request.id, "token-a", *times)
+    retried = alert_records.claim_alert(request.id, "token-a", *times)
+    other = alert_records.claim_alert(request.id, "token-b", *times)
 
     assert (first.outcome, retried.outcome, other.outcome) == ("claimed", "claimed", "claimed_elsewhere")

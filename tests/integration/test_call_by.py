@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 import boto3
 import pytest
 
-from callbacks import aws, deadline
+from callbacks.adapters import aws
+from callbacks.core import deadline
 from infra.provision import Provisioned
 from tests.integration.helpers import VALID, counting_calls, form_event, invoke, json_event, requests_in
 
@@ -24,7 +26,7 @@ def test_given_a_new_request_then_the_201_carries_its_deadline_and_sentence_and_
 
     assert answer.status == 201
     body = answer.json()
-    call_by = deadline.parse(body["call_by"])
+    call_by = datetime.fromisoformat(body["call_by"])
     assert call_by.utcoffset() is not None
     assert (call_by.hour, call_by.minute) == (19, 0)
     assert body["call_by_text"] == deadline.call_by_text(call_by)

@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from callbacks import delivery_events
+from callbacks.handlers import delivery_events
 from infra.local.lambda_events import lambda_context
 from tests.conftest import load_event
 from tests.integration.alerts import log_lines, messages

@@ -14,10 +14,10 @@ import pytest
 from moto.core import DEFAULT_ACCOUNT_ID
 from moto.ses.models import ses_backends
 
-from callbacks import aws, store
-from callbacks.digest import lambda_handler
+from callbacks.adapters import aws, store
+from callbacks.core.settings import get_settings
+from callbacks.handlers.digest import lambda_handler
 from callbacks.models.record import ConsentRecord, StoredCallbackRequest, reference
-from callbacks.settings import get_settings
 from infra.local.lambda_events import lambda_context
 from infra.provision import Provisioned
 from tests.integration.helpers import counting_calls
@@ -174,8 +174,24 @@ def test_given_no_scheduled_time_then_now_is_used(moto_aws: Provisioned) -> None
 
     listed = lambda_handler({}, lambda_context("DigestFunction"))["listed"]  # type: ignore[arg-type]
 
-    from callbacks import deadline
+    from callbacks.core import deadline
 
     calendar = deadline.office_calendar(get_settings())
     expected = 1 if deadline.is_office_day(today.astimezone(calendar.zone).date(), calendar) else 0
     assert listed == expected
+
+
+def test_given_three_requests_sharing_a_deadline_then_the_digest_lists_them_in_the_order_they_arrived(
+    moto_aws: Provisioned,
+) -> None:
+    # Tuesday Nov 24 at 9:30, 9:40 and 9:50 (CST), all asking for any time: due Tuesday at 5 pm.
+    # Stored newest first, so the index's own order for their shared key is not the answer.
+    arrived = ["2026-11-24T15:50:00.000Z", "2026-11-24T15:40:00.000Z", "2026-11-24T15:30:00.000Z"]
+    requests = [a_request("2026-11-24T17:00:00-06:00", "anytime", created_at=at) for at in arrived]
+
+    # Thursday's 8:00 digest.
+    assert run_digest("2026-11-26T14:00:00Z") == 0  # Thanksgiving: the office is closed
+    assert run_digest("2026-11-27T14:00:00Z") == 3
+
+    (email,) = sent()
+    assert listed_references(email.body) == [reference(request.id) for request in reversed(requests)]

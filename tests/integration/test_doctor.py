@@ -126,7 +126,7 @@ def notifier_stack_template() -> str:
                     "Type": "AWS::Lambda::Function",
                     "Properties": {
                         "Runtime": "python3.13",
-                        "Handler": "callbacks.notify.lambda_handler",
+                        "Handler": "callbacks.handlers.notify.lambda_handler",
                         "Role": {"Fn::GetAtt": ["NotifyRole", "Arn"]},
                         "Code": {"ZipFile": "def lambda_handler(event, context): pass"},
                         "Environment": {

@@ -21,9 +21,11 @@ import pytest
 from moto.core import DEFAULT_ACCOUNT_ID
 from moto.ses.models import ses_backends
 
-from callbacks import aws, deadline, follow_up, signing, store
+from callbacks.adapters import aws, signing, store
+from callbacks.core import deadline
+from callbacks.core.settings import get_settings
+from callbacks.logic import follow_up
 from callbacks.models.record import ConsentRecord, StoredCallbackRequest, reference
-from callbacks.settings import get_settings
 from infra.provision import Provisioned
 from tests.conftest import load_event
 from tests.http_contract import BROWSER_ACCEPT, Answer
@@ -357,7 +359,7 @@ def test_given_the_secret_cannot_be_read_then_try_again_page_and_nothing_changes
 def test_given_a_new_request_then_its_alert_carries_a_link_that_opens_its_page(
     saved: StoredCallbackRequest, moto_aws: Provisioned
 ) -> None:
-    from callbacks import alerting
+    from callbacks.logic import alerting
 
     alerting.forget_recent_alerts()
     assert alerting.alert_staff(saved, get_settings()) == "sent"
@@ -377,7 +379,7 @@ def test_given_a_new_request_then_its_alert_carries_a_link_that_opens_its_page(
 def test_given_the_secret_cannot_be_read_then_the_alert_goes_out_without_its_link(
     saved: StoredCallbackRequest, moto_aws: Provisioned
 ) -> None:
-    from callbacks import alerting
+    from callbacks.logic import alerting
 
     lose_the_secret()
     alerting.forget_recent_alerts()

@@ -10,7 +10,7 @@ from unittest import mock
 import boto3
 import pytest
 
-from callbacks import aws
+from callbacks.adapters import aws
 from infra.provision import Provisioned
 from tests.http_contract import BROWSER_ACCEPT
 from tests.integration.helpers import (
@@ -51,7 +51,7 @@ def _paths(moto_aws: Provisioned) -> list[tuple[str, Any]]:
 
     def unexpected() -> Any:
         error = RuntimeError(f"failed for {CANARY['name']} {CANARY['phone']}")
-        with mock.patch("callbacks.intake.register_callback_request", side_effect=error):
+        with mock.patch("callbacks.handlers.intake.register_callback_request", side_effect=error):
             return invoke(json_event(CANARY))
 
     return [

@@ -13,9 +13,14 @@ import pytest
 from botocore.exceptions import ClientError, EndpointConnectionError
 from botocore.session import get_session
 
-from callbacks import alerting, aws, mailer, store
-from callbacks.settings import Settings
+from callbacks.adapters import alert_records, aws, ses, store
+from callbacks.emails import staff_alert
+from callbacks.logic import alerting
+from callbacks.models.email import StaffAlert
+from callbacks.models.errors import StaffAlertNotSentError, StorageUnavailableError
+from callbacks.models.record import DedupeKey
 from infra.provision import Provisioned
+from tests.conftest import deployment_settings
 from tests.integration.alerts import (
     CANARY_EMAIL,
     CANARY_NAME,
@@ -226,9 +231,9 @@ def test_given_one_bad_record_in_a_batch_when_notified_then_earlier_sent_later_d
     records = new_request_records(moto_aws)
     with monkeypatch.context() as patch:  # the fault lasts for this block only
         patch.setattr(
-            mailer,
+            ses,
             "send_staff_alert",
-            failing_for({requests[1].id}, mailer.StaffAlertNotSentError("Throttling")),
+            failing_for({requests[1].id}, StaffAlertNotSentError("Throttling")),
         )
         failed = handle(records)
 
@@ -272,11 +277,11 @@ def test_given_table_down_after_sending_when_retried_then_same_email_is_recorded
     records = new_request_records(moto_aws)
 
     def table_down(*_: Any) -> bool:
-        raise store.StorageUnavailableError("ProvisionedThroughputExceededException")
+        raise StorageUnavailableError("ProvisionedThroughputExceededException")
 
     pauses: list[float] = []
     with monkeypatch.context() as patch:
-        patch.setattr(store, "mark_notified", table_down)
+        patch.setattr(alert_records, "mark_notified", table_down)
         patch.setattr(alerting.time, "sleep", pauses.append)
         assert handle(records) == sequence_numbers(records)  # every try in place failed
     aws_calls.clear()
@@ -294,8 +299,10 @@ def test_given_alert_recorded_by_another_process_when_fresh_record_arrives_then_
 ) -> None:
     request = a_request()
     save(request)
-    assert store.claim_alert(request.id, "other", "2026-07-01T15:00:01.000Z", "2026-07-01T14:55:01.000Z")
-    assert store.mark_notified(request.id, "2026-07-01T15:00:01.000Z", "earlier-message-id", "other")
+    assert alert_records.claim_alert(
+        request.id, "other", "2026-07-01T15:00:01.000Z", "2026-07-01T14:55:01.000Z"
+    )
+    assert alert_records.mark_notified(request.id, "2026-07-01T15:00:01.000Z", "earlier-message-id", "other")
 
     assert handle(new_request_records(moto_aws)) == []
 
@@ -311,7 +318,7 @@ def test_given_records_that_are_not_new_requests_when_notified_then_nothing_is_s
     moto_aws: Provisioned, aws_calls: AwsCalls
 ) -> None:
     request = a_request()
-    store.save_new_request(request, dedupe_keys=[store.DedupeKey("fingerprint", "ab" * 32, 600)], now=NOW)
+    store.save_new_request(request, dedupe_keys=[DedupeKey("fingerprint", "ab" * 32, 600)], now=NOW)
     handle(new_request_records(moto_aws))
     others = [
         record
@@ -335,10 +342,10 @@ def test_given_table_unreachable_when_claiming_then_the_record_fails_unsent(
     save(a_request())
     records = aged(new_request_records(moto_aws), 3600)
 
-    def table_down(*_: Any) -> store.AlertClaim:
-        raise store.StorageUnavailableError("RequestLimitExceeded")
+    def table_down(*_: Any) -> alert_records.AlertClaim:
+        raise StorageUnavailableError("RequestLimitExceeded")
 
-    monkeypatch.setattr(store, "claim_alert", table_down)
+    monkeypatch.setattr(alert_records, "claim_alert", table_down)
 
     assert handle(records) == sequence_numbers(records)
     assert sent_emails() == []
@@ -349,11 +356,11 @@ def test_given_ses_unreachable_when_sending_then_error_names_only_the_failure() 
         def send_email(self, **_: Any) -> dict[str, Any]:
             raise EndpointConnectionError(endpoint_url="https://email.us-east-1.amazonaws.com")
 
-    alert = mailer.StaffAlert(request_id="r", subject="s", text="t", html="h", reply_to=None)
+    alert = StaffAlert(request_id="r", subject="s", text="t", html="h", reply_to=None)
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(aws, "sesv2", Unreachable)
-        with pytest.raises(mailer.StaffAlertNotSentError, match=r"^EndpointConnectionError$") as raised:
-            mailer.send_staff_alert(alert, Settings())
+        with pytest.raises(StaffAlertNotSentError, match=r"^EndpointConnectionError$") as raised:
+            ses.send_staff_alert(alert, deployment_settings())
 
     assert raised.value.__cause__ is None
     assert raised.value.__suppress_context__
@@ -374,10 +381,10 @@ def test_given_a_bug_while_rendering_when_notified_then_record_fails_without_det
     save(request)
     records = new_request_records(moto_aws)
 
-    def broken(*_: Any) -> mailer.StaffAlert:
+    def broken(*_: Any) -> StaffAlert:
         raise ValueError(f"cannot render {CANARY_NAME}")
 
-    monkeypatch.setattr(mailer, "render_staff_alert", broken)
+    monkeypatch.setattr(staff_alert, "render_staff_alert", broken)
 
     assert handle(records) == sequence_numbers(records)
     printed = output()

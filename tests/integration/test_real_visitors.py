@@ -14,10 +14,10 @@ import boto3
 import pytest
 from boto3.dynamodb.types import TypeDeserializer
 
-from callbacks.intake import thank_you_location
-from callbacks.mailer import subject_line
-from callbacks.settings import get_settings
-from callbacks.store import request_from_image
+from callbacks.adapters.store import request_from_image
+from callbacks.core.settings import get_settings
+from callbacks.emails.staff_alert import subject_line
+from callbacks.handlers.intake import thank_you_location
 from infra.local.filters import compile_pattern, matches_any
 from infra.provision import Provisioned, resource
 from tests.http_contract import BROWSER_ACCEPT
@@ -234,7 +234,7 @@ def test_given_a_new_request_then_201_carries_the_staff_emails_reference_and_a_r
     # The very reference of the office's email subject
     (item,) = requests_in(dynamodb, moto_aws.table_name)
     record = request_from_image({key: TypeDeserializer().deserialize(value) for key, value in item.items()})
-    assert subject_line(record).startswith(f"Call-back request {body['reference']} - ")
+    assert subject_line(record, "America/Chicago").startswith(f"Call-back request {body['reference']} - ")
 
 
 @pytest.mark.parametrize(

@@ -19,11 +19,11 @@ import boto3
 import pytest
 from pytest_socket import enable_socket, socket_allow_hosts
 
-from callbacks import aws, spam
+from callbacks.adapters import aws
+from callbacks.logic import spam
 from callbacks.models.api import CallbackRequestReceipt
-from callbacks.settings import Settings
 from infra.provision import Provisioned
-from tests.conftest import load_event
+from tests.conftest import deployment_settings, load_event
 from tests.integration.helpers import (
     VALID,
     Answer,
@@ -70,7 +70,7 @@ def served_token() -> str:
 
 
 def posted_after(seconds: float, fields: dict[str, Any], **kwargs: Any) -> Answer:
-    with mock.patch("callbacks.intake.datetime") as clock:
+    with mock.patch("callbacks.handlers.intake.datetime") as clock:
         clock.now.return_value = datetime.now(UTC) + timedelta(seconds=seconds)
         return invoke(json_event(fields, **kwargs))
 
@@ -179,7 +179,7 @@ def test_given_the_secret_out_of_reach_then_the_request_is_stored_unjudged_never
     moto_aws: Provisioned, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     monkeypatch.setenv("SIGNING_SECRET_PARAMETER", "/no/such/parameter")
-    from callbacks.settings import get_settings
+    from callbacks.core.settings import get_settings
 
     get_settings.cache_clear()
 
@@ -229,7 +229,7 @@ def turnstile_on(moto_aws: Provisioned, monkeypatch: pytest.MonkeyPatch) -> None
 
 
 def _turnstile_post(url: str, monkeypatch: pytest.MonkeyPatch, response: str | None) -> Answer:
-    from callbacks.settings import get_settings
+    from callbacks.core.settings import get_settings
 
     monkeypatch.setenv("TURNSTILE_VERIFY_URL", url)
     get_settings.cache_clear()
@@ -285,9 +285,9 @@ def test_given_another_office_time_zone_then_the_phone_caps_day_is_that_offices_
 ) -> None:
     # 07:30 UTC on Dec 2: already Dec 2 in Tupelo, still Dec 1 in Los Angeles.
     moment = datetime(2026, 12, 2, 7, 30, tzinfo=UTC)
-    pacific = Settings(office_time_zone="America/Los_Angeles")
+    pacific = deployment_settings(office_time_zone="America/Los_Angeles")
 
     [phone_cap] = spam.caps("+16623776290", None, moment, pacific)
 
     assert phone_cap.key.endswith("#2026-12-01")
-    assert spam.caps("+16623776290", None, moment, Settings())[0].key.endswith("#2026-12-02")
+    assert spam.caps("+16623776290", None, moment, deployment_settings())[0].key.endswith("#2026-12-02")

@@ -16,7 +16,9 @@ from typing import Any
 import pytest
 from pytest_socket import enable_socket, socket_allow_hosts
 
-from callbacks import aws
+from callbacks.adapters import aws, ses
+from callbacks.models.email import StaffAlert
+from callbacks.models.errors import StaffAlertNotSentError
 from tests.integration.helpers import VALID, Answer, invoke, json_event
 
 DEADLINE_S = 20.0  # for the test's own waits only; the budget is asserted by counting attempts
@@ -135,16 +137,15 @@ def test_the_budget_fits_six_seconds() -> None:
 def test_given_ses_that_never_answers_then_the_alert_is_tried_once_never_resent_by_the_sdk(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    from callbacks import mailer
-    from callbacks.settings import get_settings
+    from callbacks.core.settings import get_settings
 
-    alert = mailer.StaffAlert(request_id="r-1", subject="s", text="t", html="<p>h</p>", reply_to=None)
+    alert = StaffAlert(request_id="r-1", subject="s", text="t", html="<p>h</p>", reply_to=None)
     monkeypatch.setattr(aws, "_CONFIG", {**aws._CONFIG, "sesv2": {**aws._CONFIG["sesv2"], "read_timeout": 1}})
     with misbehaving_table(_hang) as (url, connections):
         monkeypatch.setenv("AWS_ENDPOINT_URL_SESV2", url)
         aws.reset_clients()
-        with pytest.raises(mailer.StaffAlertNotSentError):
-            mailer.send_staff_alert(alert, get_settings())
+        with pytest.raises(StaffAlertNotSentError):
+            ses.send_staff_alert(alert, get_settings())
 
     # A send whose answer was lost may have gone out: a second try could email the office twice.
     assert len(connections) == 1

@@ -9,10 +9,11 @@ from unittest import mock
 import pytest
 from botocore.exceptions import ClientError
 
-from callbacks import aws, store
+from callbacks.adapters import aws, store
+from callbacks.core.settings import get_settings
+from callbacks.logic.registration import Arrival, deadline_of, dedupe_keys, stored_record
+from callbacks.models.errors import StorageUnavailableError
 from callbacks.models.form import CallbackRequestIn
-from callbacks.registration import Arrival, dedupe_keys, stored_record
-from callbacks.settings import get_settings
 
 REQUEST = CallbackRequestIn.model_validate({"name": "Jane Doe", "phone": "662-377-6290", "consent": True})
 
@@ -35,7 +36,9 @@ def cancelled(*codes: str, earlier_id: str | None = None) -> ClientError:
 
 def save() -> store.SaveOutcome:
     arrival = Arrival(ip_address="203.0.113.9", correlation_id="c-1", received_at=datetime.now(UTC))
-    record = stored_record(REQUEST, "new-id", arrival, get_settings())
+    record = stored_record(
+        REQUEST, arrival, deadline_of(REQUEST, arrival, get_settings()), get_settings(), id="new-id"
+    )
     return store.save_new_request(
         record, dedupe_keys(REQUEST, "form-1"), now=int(arrival.received_at.timestamp())
     )
@@ -48,7 +51,7 @@ def test_given_two_copies_racing_when_the_first_try_conflicts_then_the_retry_fin
     ]
     with (
         mock.patch.object(aws.dynamodb(), "transact_write_items", side_effect=answers) as write,
-        mock.patch("callbacks.store.time.sleep"),
+        mock.patch("callbacks.adapters.store.time.sleep"),
     ):
         outcome = save()
 
@@ -70,8 +73,8 @@ def test_given_conflicts_that_do_not_clear_then_storage_is_unavailable() -> None
     conflict = cancelled("None", "TransactionConflict", "None")
     with (
         mock.patch.object(aws.dynamodb(), "transact_write_items", side_effect=[conflict] * 3),
-        mock.patch("callbacks.store.time.sleep"),
-        pytest.raises(store.StorageUnavailableError),
+        mock.patch("callbacks.adapters.store.time.sleep"),
+        pytest.raises(StorageUnavailableError),
     ):
         save()
 
@@ -83,7 +86,7 @@ def test_given_dynamodb_refuses_the_write_then_storage_is_unavailable(code: str)
     error = ClientError({"Error": {"Code": code, "Message": "no"}}, "TransactWriteItems")
     with (
         mock.patch.object(aws.dynamodb(), "transact_write_items", side_effect=error),
-        pytest.raises(store.StorageUnavailableError, match=code),
+        pytest.raises(StorageUnavailableError, match=code),
     ):
         save()
 

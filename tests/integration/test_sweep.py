@@ -13,8 +13,11 @@ import pytest
 import time_machine
 from botocore.session import get_session
 
-from callbacks import alerting, mailer, store
-from callbacks.models.record import utc_timestamp
+from callbacks.adapters import alert_records, store
+from callbacks.emails import staff_alert
+from callbacks.logic import alerting
+from callbacks.models.email import StaffAlert
+from callbacks.models.record import DedupeKey, utc_timestamp
 from infra.provision import Provisioned
 from tests.integration.alerts import (
     NOW,
@@ -170,14 +173,16 @@ def test_given_only_dedupe_markers_and_notified_requests_then_the_index_holds_no
 ) -> None:
     request = a_request()
     assert store.save_new_request(
-        request, dedupe_keys=[store.DedupeKey("fingerprint", "ab" * 32, 600)], now=NOW
+        request, dedupe_keys=[DedupeKey("fingerprint", "ab" * 32, 600)], now=NOW
     ).created
     assert stored_item(request.id)["alert_pending"] == {"S": store.ALERT_PENDING}
-    assert [found.request_id for found in store.unsent_alerts("2026-07-01T16:00:00.000Z", 10)] == [request.id]
+    assert [found.request_id for found in alert_records.unsent_alerts("2026-07-01T16:00:00.000Z", 10)] == [
+        request.id
+    ]
 
     assert handle(new_request_records(moto_aws)) == []
 
-    assert store.unsent_alerts("2026-07-01T16:00:00.000Z", 10) == []
+    assert alert_records.unsent_alerts("2026-07-01T16:00:00.000Z", 10) == []
 
 
 def test_given_requests_that_cannot_be_rendered_then_the_sweep_steps_over_them_to_the_others(
@@ -188,14 +193,14 @@ def test_given_requests_that_cannot_be_rendered_then_the_sweep_steps_over_them_t
 ) -> None:
     bad = [a_request(number, created_at=f"2026-07-01T14:5{number}:00.000Z") for number in (1, 2, 3, 4)]
     save(*bad, a_request(5))
-    real = mailer.render_staff_alert
+    real = staff_alert.render_staff_alert
 
-    def broken_for_first(request: Any, settings: Any, *link: Any) -> mailer.StaffAlert:
+    def broken_for_first(request: Any, settings: Any, *link: Any) -> StaffAlert:
         if request.id != a_request(5).id:
             raise ValueError("a bug in rendering")
         return real(request, settings, *link)
 
-    monkeypatch.setattr(mailer, "render_staff_alert", broken_for_first)
+    monkeypatch.setattr(staff_alert, "render_staff_alert", broken_for_first)
     clock.shift(SCHEDULE)
 
     report = sweep_once()

@@ -13,12 +13,19 @@ import boto3
 import pytest
 import time_machine
 
-from callbacks import aws, deadline, store
-from callbacks.mailer import StaffAlertNotSentError
+from callbacks.adapters import aws, store
+from callbacks.core import deadline
+from callbacks.core.office import week_of
+from callbacks.core.settings import get_settings
+from callbacks.handlers.weekly_summary import lambda_handler
 from callbacks.models.choices import BestTime
-from callbacks.models.record import ConsentRecord, StoredCallbackRequest, reference, utc_timestamp
-from callbacks.settings import get_settings
-from callbacks.weekly_summary import lambda_handler
+from callbacks.models.errors import StaffAlertNotSentError, StorageUnavailableError
+from callbacks.models.record import (
+    ConsentRecord,
+    StoredCallbackRequest,
+    reference,
+    utc_timestamp,
+)
 from infra.local.lambda_events import lambda_context
 from infra.provision import Provisioned
 from tests.integration.alerts import AwsCalls
@@ -46,7 +53,8 @@ def stored(created: str, *, called_after_minutes: float | None = None, best_time
         source_url="http://127.0.0.1:3000/laser-resurfacing",
         consent=ConsentRecord(agreed_at=utc_timestamp(created_at)),
         expires_at=1_900_000_000,
-        call_by=deadline.iso(due),
+        call_by=due,
+        week=week_of(created_at, get_settings().office_time_zone).isoformat(),
     )
     assert store.save_new_request(request, dedupe_keys=[], now=int(created_at.timestamp())).created
     if called_after_minutes is not None:
@@ -216,6 +224,6 @@ def test_given_the_table_out_of_reach_then_the_run_fails_and_sends_nothing(
 ) -> None:
     boto3.client("dynamodb").delete_table(TableName=moto_aws.table_name)
 
-    with pytest.raises(store.StorageUnavailableError):
+    with pytest.raises(StorageUnavailableError):
         run_summary()
     assert sent() == []

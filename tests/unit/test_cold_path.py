@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from callbacks import aws
+from callbacks.adapters import aws
 
 FUNCTIONS = Path(__file__).resolve().parents[2] / "functions"
 
@@ -23,14 +23,16 @@ def modules_after_import(module: str) -> set[str]:
 
 
 def test_given_the_intake_entry_point_when_imported_then_no_aws_sdk_tracing_or_email_code_is_loaded() -> None:
-    loaded = modules_after_import("callbacks.intake")
+    loaded = modules_after_import("callbacks.handlers.intake")
 
     # boto3 waits for the first request; X-Ray is not used; the intake never sends email.
     assert "boto3" not in loaded
     assert not {
-        name for name in loaded if name.startswith(("aws_xray_sdk", "callbacks.mailer", "callbacks.notify"))
+        name
+        for name in loaded
+        if name.startswith(("aws_xray_sdk", "callbacks.emails.staff_alert", "callbacks.handlers.notify"))
     }
-    assert "callbacks.settings" in loaded
+    assert "callbacks.core.settings" in loaded
     assert "phonenumbers.geocoder" not in loaded
     assert "phonenumbers.carrier" not in loaded
     # Loaded by the first request that carries an email, never by one without.
@@ -39,7 +41,7 @@ def test_given_the_intake_entry_point_when_imported_then_no_aws_sdk_tracing_or_e
 
 def test_given_the_intake_entry_point_when_imported_then_no_settings_or_client_are_made_yet() -> None:
     code = (
-        "import callbacks.intake, callbacks.settings as s, callbacks.aws as a; "
+        "import callbacks.handlers.intake, callbacks.core.settings as s, callbacks.adapters.aws as a; "
         "print(s.get_settings.cache_info().currsize, a._client.cache_info().currsize)"
     )
     result = subprocess.run(

@@ -8,11 +8,13 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from callbacks import deadline
-from callbacks.deadline import OfficeCalendar, call_by, call_by_text
+from callbacks.core import deadline
+from callbacks.core.deadline import OfficeCalendar, call_by, call_by_text
+from callbacks.core.settings import settings_from_environment
 from callbacks.models.choices import BestTime
-from callbacks.settings import Settings, settings_from_environment
+from callbacks.models.record import deadline_text
 from infra.tools import holidays_table
+from tests.conftest import TEST_ENV, deployment_settings
 
 CHICAGO = ZoneInfo("America/Chicago")
 WEEKDAYS = OfficeCalendar()
@@ -26,7 +28,7 @@ def at(text: str) -> datetime:
 def deadline_of(
     received: str, best_time: BestTime = BestTime.ANYTIME, calendar: OfficeCalendar = WEEKDAYS
 ) -> str:
-    return deadline.iso(call_by(at(received), best_time, calendar))
+    return deadline_text(call_by(at(received), best_time, calendar))
 
 
 @pytest.mark.parametrize(
@@ -100,13 +102,13 @@ def test_given_the_autumn_daylight_saving_change_then_office_time_is_kept_with_t
     first = datetime(2026, 11, 1, 1, 30, tzinfo=CHICAGO, fold=0)
     second = datetime(2026, 11, 1, 1, 30, tzinfo=CHICAGO, fold=1)
     for moment in (first, second):
-        assert deadline.iso(call_by(moment, BestTime.MORNING, WEEKDAYS)) == "2026-11-02T12:00:00-06:00"
+        assert deadline_text(call_by(moment, BestTime.MORNING, WEEKDAYS)) == "2026-11-02T12:00:00-06:00"
 
 
 def test_given_a_request_stamped_in_utc_then_the_office_day_is_tupelos() -> None:
     # 03:00 UTC on Wednesday is still Tuesday 21:00 in Tupelo: too late, so Wednesday noon.
     received = datetime.fromisoformat("2026-12-02T03:00:00+00:00")
-    assert deadline.iso(call_by(received, BestTime.MORNING, WEEKDAYS)) == "2026-12-02T12:00:00-06:00"
+    assert deadline_text(call_by(received, BestTime.MORNING, WEEKDAYS)) == "2026-12-02T12:00:00-06:00"
 
 
 def test_given_an_office_open_on_saturdays_then_saturday_counts() -> None:
@@ -117,7 +119,7 @@ def test_given_an_office_open_on_saturdays_then_saturday_counts() -> None:
 def test_given_another_time_zone_setting_then_its_wall_clock_is_used() -> None:
     eastern = OfficeCalendar(time_zone="America/New_York")
     received = datetime.fromisoformat("2026-12-01T12:30:00-05:00")
-    assert deadline.iso(call_by(received, BestTime.AFTERNOON, eastern)) == "2026-12-01T17:00:00-05:00"
+    assert deadline_text(call_by(received, BestTime.AFTERNOON, eastern)) == "2026-12-01T17:00:00-05:00"
 
 
 @pytest.mark.parametrize(
@@ -129,7 +131,7 @@ def test_given_another_time_zone_setting_then_its_wall_clock_is_used() -> None:
     ],
 )
 def test_given_a_deadline_then_the_visitor_reads_it_as_a_sentence(deadline_iso: str, sentence: str) -> None:
-    assert call_by_text(deadline.parse(deadline_iso)) == sentence
+    assert call_by_text(datetime.fromisoformat(deadline_iso)) == sentence
 
 
 def test_given_the_pinned_library_then_the_shipped_holiday_table_is_what_it_computes() -> None:
@@ -149,9 +151,13 @@ def test_given_a_year_beyond_the_shipped_table_then_the_library_decides() -> Non
 def test_given_office_days_in_the_environment_then_they_are_read_in_any_case_and_unknown_ones_refused() -> (
     None
 ):
-    assert settings_from_environment({"OFFICE_DAYS": "Mon, tue,WED"}).office_days == ("mon", "tue", "wed")
+    assert settings_from_environment(TEST_ENV | {"OFFICE_DAYS": "Mon, tue,WED"}).office_days == (
+        "mon",
+        "tue",
+        "wed",
+    )
     with pytest.raises(ValueError, match="office days"):
-        settings_from_environment({"OFFICE_DAYS": "mon,funday"})
+        settings_from_environment(TEST_ENV | {"OFFICE_DAYS": "mon,funday"})
     with pytest.raises(ValueError, match="time zone"):
-        settings_from_environment({"OFFICE_TIME_ZONE": "America/Tupelo"})
-    assert deadline.office_calendar(Settings()) == WEEKDAYS
+        settings_from_environment(TEST_ENV | {"OFFICE_TIME_ZONE": "America/Tupelo"})
+    assert deadline.office_calendar(deployment_settings()) == WEEKDAYS

@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 from pydantic import ValidationError
 
-from callbacks.mailer import BEST_TIME_LABELS, INTEREST_LABELS
+from callbacks.emails.layout import BEST_TIME_LABELS, INTEREST_LABELS
 from callbacks.models.choices import BestTime
 from callbacks.models.form import (
     CONSENT_TEXT,

@@ -17,12 +17,12 @@ from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 from pydantic import ValidationError
 
-from callbacks.http_errors import MAX_BODY_BYTES
+from callbacks.handlers.api.errors import MAX_BODY_BYTES
+from callbacks.logic.registration import Arrival, deadline_of, stored_record
 from callbacks.models.api import field_problems
 from callbacks.models.form import EMAIL_MAX, MESSAGE_MAX, NAME_MAX, SOURCE_URL_MAX, CallbackRequestIn
 from callbacks.models.record import StoredCallbackRequest
-from callbacks.registration import Arrival, stored_record
-from callbacks.settings import Settings
+from tests.conftest import deployment_settings
 
 FIELDS = ("name", "phone", "email", "best_time", "interest", "message", "consent", "source_url", "website")
 PYDANTIC_WORDING = ("Input should", "validation error", "pydantic", "Field required", "type=")
@@ -130,7 +130,8 @@ def test_every_accepted_request_fits_the_stored_record_and_the_body_limit(
     request = CallbackRequestIn.model_validate(fields)
     arrival = Arrival(ip_address="2001:db8::1", correlation_id="c" * 36, received_at=datetime.now(UTC))
 
-    record = stored_record(request, "3f2a9c1e-7b4d-4e8a-9c0f-1a2b3c4d5e6f", arrival, Settings())
+    settings = deployment_settings()
+    record = stored_record(request, arrival, deadline_of(request, arrival, settings), settings)
 
     assert StoredCallbackRequest.model_validate(record.model_dump()) == record
     for content_type, body in _encodings(fields).items():

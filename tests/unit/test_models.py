@@ -8,7 +8,8 @@ import pytest
 from pydantic import ValidationError
 
 from callbacks.models.api import field_problems
-from callbacks.models.form import PHONE_COST_MESSAGE, CallbackRequestIn, new_area_code
+from callbacks.models.form import CallbackRequestIn
+from callbacks.models.phone import PHONE_COST_MESSAGE, new_area_code
 
 BASE: dict[str, Any] = {"name": "Jane Doe", "phone": "(662) 377-6290", "consent": True}
 

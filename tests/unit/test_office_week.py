@@ -8,14 +8,16 @@ from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
-from callbacks import deadline, office_week, weekly_email
+from callbacks.adapters.store import WeekRequest
+from callbacks.core import deadline
+from callbacks.core.office import week_of
+from callbacks.emails import weekly_summary as weekly_email
+from callbacks.logic import office_week
+from callbacks.logic.office_week import percentile, week_figures, week_to_summarize
 from callbacks.models.choices import BestTime
-from callbacks.office import week_of
-from callbacks.office_week import percentile, week_figures, week_to_summarize
-from callbacks.settings import Settings
-from callbacks.store import WeekRequest
+from tests.conftest import deployment_settings
 
-SETTINGS = Settings(allowed_origins=("https://www.practice.example", "https://practice.example"))
+SETTINGS = deployment_settings(allowed_origins=("https://www.practice.example", "https://practice.example"))
 # Monday November 30, 2026, 7:30 in Tupelo (CST, UTC-6): the schedule's moment.
 MONDAY_730 = datetime(2026, 11, 30, 13, 30, tzinfo=UTC)
 WEEK = date(2026, 11, 23)
@@ -115,11 +117,11 @@ def a_request(
     contacted = None if called_after_minutes is None else created_at + timedelta(minutes=called_after_minutes)
     return WeekRequest(
         id=str(uuid.uuid4()),
-        created_at=created_at.isoformat(),
+        created_at=created_at,
         status="new" if contacted is None else "contacted",
-        best_time=best_time,
-        call_by=deadline.iso(due),
-        contacted_at=None if contacted is None else contacted.isoformat(),
+        best_time=BestTime(best_time),
+        call_by=due,
+        contacted_at=contacted,
         source_url=source_url,
     )
 
@@ -176,10 +178,10 @@ def test_time_to_call_back_is_rounded_to_the_nearest_minute() -> None:
 
 
 def test_a_call_at_the_deadline_itself_is_on_time_and_a_second_later_is_not() -> None:
-    due = "2026-11-24T12:00:00-06:00"
-    assert deadline.called_by_deadline(due, deadline.parse(due))
-    assert not deadline.called_by_deadline(due, deadline.parse(due) + timedelta(seconds=1))
-    assert not deadline.called_by_deadline(None, deadline.parse(due))
+    due = datetime.fromisoformat("2026-11-24T12:00:00-06:00")
+    assert deadline.called_by_deadline(due, due)
+    assert not deadline.called_by_deadline(due, due + timedelta(seconds=1))
+    assert not deadline.called_by_deadline(None, due)
 
 
 def test_requests_per_day_follow_the_office_clock() -> None:
@@ -265,7 +267,7 @@ def busy_week() -> tuple[office_week.WeekFigures, office_week.WeekFigures]:
 def test_the_summary_shows_this_week_beside_the_week_before_in_both_parts() -> None:
     week, before = busy_week()
 
-    email = weekly_email.render_weekly_summary(week, before, MONDAY_730)
+    email = weekly_email.render_weekly_summary(week, before, MONDAY_730, "America/Chicago")
 
     assert email.subject == "Week of Nov 23 - 29, 2026: 3 call-back requests, 2 called"
     lines = email.text.splitlines()
@@ -298,7 +300,7 @@ def test_the_summary_shows_this_week_beside_the_week_before_in_both_parts() -> N
 def test_the_bars_are_table_cells_as_wide_as_the_days_share_with_the_count_beside_them() -> None:
     week, before = busy_week()
 
-    html = weekly_email.render_weekly_summary(week, before, MONDAY_730).html
+    html = weekly_email.render_weekly_summary(week, before, MONDAY_730, "America/Chicago").html
 
     assert "<img" not in html
     assert "<script" not in html
@@ -311,7 +313,7 @@ def test_an_empty_week_gets_one_short_summary_that_says_so() -> None:
     _, before = busy_week()
     empty = week_figures(WEEK, [], SETTINGS)
 
-    email = weekly_email.render_weekly_summary(empty, before, MONDAY_730)
+    email = weekly_email.render_weekly_summary(empty, before, MONDAY_730, "America/Chicago")
 
     assert email.subject == "Week of Nov 23 - 29, 2026: no call-back requests"
     assert "No call-back requests arrived from Mon, Nov 23 to Sun, Nov 29" in email.text
@@ -324,7 +326,9 @@ def test_a_page_from_another_site_is_escaped_and_marked() -> None:
     hostile = "https://evil.example/<script>alert(1)</script>"
     week = week_figures(WEEK, [a_request("2026-11-23T15:00:00Z", source_url=hostile)], SETTINGS)
 
-    html = weekly_email.render_weekly_summary(week, week_figures(WEEK, [], SETTINGS), MONDAY_730).html
+    html = weekly_email.render_weekly_summary(
+        week, week_figures(WEEK, [], SETTINGS), MONDAY_730, "America/Chicago"
+    ).html
 
     assert "<script>" not in html
     assert "&lt;script&gt;" in html

@@ -9,19 +9,16 @@ from zoneinfo import ZoneInfoNotFoundError
 
 import pytest
 
-from callbacks import mailer, office
-from callbacks.mailer import (
-    BEST_TIME_LABELS,
-    INTEREST_LABELS,
-    StaffAlert,
-    office_time,
-    readable_phone,
-    render_staff_alert,
-)
+from callbacks.core import office
+from callbacks.core.office import office_time
+from callbacks.emails import digest as digest_email
+from callbacks.emails.layout import BEST_TIME_LABELS, INTEREST_LABELS
+from callbacks.emails.staff_alert import readable_phone, render_staff_alert
 from callbacks.models.choices import BestTime, Interest
+from callbacks.models.email import StaffAlert
 from callbacks.models.form import MESSAGE_MAX, CallbackRequestIn
 from callbacks.models.record import ConsentRecord, StoredCallbackRequest, parse_timestamp
-from callbacks.settings import Settings
+from tests.conftest import deployment_settings
 
 REQUEST_ID = "3f2a9c1e-7b4d-4e8a-9c0f-1a2b3c4d5e6f"
 SCRIPT = "<script>alert(1)</script>"
@@ -61,7 +58,7 @@ def stored(**fields: Any) -> StoredCallbackRequest:
 
 
 def render(request: StoredCallbackRequest, **settings: Any) -> StaffAlert:
-    return render_staff_alert(request, Settings(**settings))
+    return render_staff_alert(request, deployment_settings(**settings))
 
 
 def visible_text(page: str) -> str:
@@ -295,7 +292,7 @@ def test_given_details_enabled_when_rendered_then_everything_staff_need_is_in_bo
     ],
 )
 def test_given_utc_creation_time_when_shown_then_it_is_tupelo_time(created_at: str, shown: str) -> None:
-    assert office_time(parse_timestamp(created_at)) == shown
+    assert office_time(parse_timestamp(created_at), "America/Chicago") == shown
 
 
 def test_given_no_time_zone_database_when_shown_then_time_is_utc_rather_than_no_alert(
@@ -306,7 +303,10 @@ def test_given_no_time_zone_database_when_shown_then_time_is_utc_rather_than_no_
 
     monkeypatch.setattr(office, "ZoneInfo", missing)
 
-    assert office_time(parse_timestamp("2026-07-01T15:00:00Z")) == "Wed, Jul 1, 2026 at 3:00 PM UTC"
+    assert (
+        office_time(parse_timestamp("2026-07-01T15:00:00Z"), "America/Chicago")
+        == "Wed, Jul 1, 2026 at 3:00 PM UTC"
+    )
 
 
 @pytest.mark.parametrize(
@@ -351,26 +351,28 @@ MARK_URL = (
 
 
 def with_deadline(call_by: str = "2026-11-24T12:00:00-06:00", **fields: Any) -> StoredCallbackRequest:
-    return stored(**fields).model_copy(update={"call_by": call_by})
+    return StoredCallbackRequest.model_validate(stored(**fields).model_dump() | {"call_by": call_by})
 
 
 def test_given_a_deadline_then_the_subject_window_says_by_when_and_nothing_personal() -> None:
-    alert = render_staff_alert(with_deadline(), Settings())
+    alert = render_staff_alert(with_deadline(), deployment_settings())
 
     assert alert.subject == "Call-back request 3F2A9C1E - call in the morning, by Tue Nov 24, noon"
     assert "Jane" not in alert.subject
 
 
 def test_given_a_deadline_then_both_parts_of_the_body_show_it() -> None:
-    alert = render_staff_alert(with_deadline("2026-11-27T17:00:00-06:00", best_time="anytime"), Settings())
+    alert = render_staff_alert(
+        with_deadline("2026-11-27T17:00:00-06:00", best_time="anytime"), deployment_settings()
+    )
 
-    assert "Call by: Friday, November 27 at 5 pm" in alert.text
+    assert "Call by: Friday, November 27 at 5 pm CST" in alert.text
     assert "Call by" in alert.html
-    assert "<strong>Friday, November 27 at 5 pm</strong>" in alert.html
+    assert "<strong>Friday, November 27 at 5 pm CST</strong>" in alert.html
 
 
 def test_given_a_mark_called_link_then_both_parts_carry_it_escaped_in_html() -> None:
-    alert = render_staff_alert(with_deadline(), Settings(), mark_called_url=MARK_URL)
+    alert = render_staff_alert(with_deadline(), deployment_settings(), mark_called_url=MARK_URL)
 
     assert MARK_URL in alert.text.splitlines()
     assert f'href="{html.escape(MARK_URL, quote=True)}"' in alert.html
@@ -379,7 +381,7 @@ def test_given_a_mark_called_link_then_both_parts_carry_it_escaped_in_html() -> 
 
 
 def test_given_no_link_then_no_button_and_the_alert_still_renders() -> None:
-    alert = render_staff_alert(with_deadline(), Settings(), mark_called_url=None)
+    alert = render_staff_alert(with_deadline(), deployment_settings(), mark_called_url=None)
 
     assert "Mark as called" not in alert.html
     assert "mark it as called" not in alert.text
@@ -401,4 +403,4 @@ def test_given_no_link_then_no_button_and_the_alert_still_renders() -> None:
 def test_given_how_late_a_request_is_then_the_digest_says_it_in_words(minutes: int, words: str) -> None:
     from datetime import timedelta
 
-    assert mailer.how_late(timedelta(minutes=minutes)) == words
+    assert digest_email.how_late(timedelta(minutes=minutes)) == words

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+from callbacks.handlers.api.pages import error_page, form_back_link, prefers_html
 from callbacks.models.api import FieldProblem
-from callbacks.web import error_page, form_back_link, prefers_html
 
 
 @pytest.mark.parametrize(

@@ -7,7 +7,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, Field
 from pydantic_core import ErrorDetails
 
-from callbacks.models.form import FIELD_MESSAGES, REQUIRED_MESSAGES
+from callbacks.models.fields import FIELD_MESSAGES, REQUIRED_MESSAGES
 
 
 class CallbackRequestReceipt(BaseModel):

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import AwareDatetime, BaseModel, ConfigDict, PlainSerializer
 
 from callbacks.models.choices import BestTime, Interest
 from callbacks.models.form import CONSENT_TEXT, CONSENT_VERSION
@@ -33,6 +34,19 @@ def parse_timestamp(value: str) -> datetime:
     """A stored timestamp back as an aware datetime (naive ones are UTC)."""
     moment = datetime.fromisoformat(value)
     return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment
+
+
+def deadline_text(moment: datetime) -> str:
+    """A deadline as stored and answered: ISO 8601 with its offset, to the second."""
+    return moment.isoformat(timespec="seconds")
+
+
+# A deadline: an aware datetime in memory, ISO 8601 with its offset to the second when stored
+# (``2026-11-24T12:00:00-06:00``), so it is parsed once, where it is read.
+Deadline = Annotated[
+    AwareDatetime,
+    PlainSerializer(deadline_text, return_type=str, when_used="json"),
+]
 
 
 class ConsentRecord(BaseModel):
@@ -72,7 +86,45 @@ class StoredCallbackRequest(BaseModel):
     ses_message_id: str | None = None
     # When the office promised to call (ISO 8601 with the office's offset; deadline.py), and when
     # someone marked it called. Optional: records stored before the deadline existed still load.
-    call_by: str | None = None
+    call_by: Deadline | None = None
+    # The Monday (office time, ISO date) of the week it arrived in: the weekly summary's index key.
+    week: str | None = None
     contacted_at: str | None = None
     # Set on a submission a spam layer caught and kept (``spam#`` items, never emailed).
     caught_by: Literal["honeypot"] | None = None
+
+
+@dataclass(frozen=True)
+class OpenRequest:
+    """What the open-requests index holds of a request: enough for the digest, nothing personal."""
+
+    id: str
+    created_at: datetime
+    best_time: BestTime
+    call_by: datetime
+
+
+@dataclass(frozen=True)
+class DedupeKey:
+    """A marker that makes a second request with the same key a duplicate within ``window_seconds``.
+
+    ``content`` digests everything the visitor sent and ``key_hash`` names the form's idempotency
+    key: a marker made under the same key for other content (a visitor who corrected the number
+    after a timeout) is no duplicate, so the correction is stored, never silently dropped.
+    """
+
+    kind: Literal["idempotency", "fingerprint"]
+    digest: str
+    window_seconds: int
+    content: str = ""
+    key_hash: str | None = None
+
+
+@dataclass(frozen=True)
+class Cap:
+    """A counter a new request must fit under, kept for ``window_seconds`` (a spam layer's cap)."""
+
+    layer: Literal["phone_cap", "address_cap"]
+    key: str
+    limit: int
+    window_seconds: int
