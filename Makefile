@@ -153,7 +153,7 @@ sam-test: install $(SAM_VENV)/.installed ## The SAM CLI tests only (tests/sam: s
 bench: install build ## What Lambda loads, measured: cold start against a boto3 floor, warm requests, package size
 	PYTHON="$(PYTHON)" $(BIN)/python -m infra.tools.bench
 
-# One visitor's data (README, "A visitor's data"): PHONE=... or EMAIL=...; STACK=<name> for a
+# One visitor's data (docs/privacy.md): PHONE=... or EMAIL=...; STACK=<name> for a
 # deployed stack (the local stack of `make run` otherwise); YES=1 lets forget skip its question.
 .PHONY: export
 export: install ## Print everything held about one visitor as JSON: make export PHONE=... (or EMAIL=...)

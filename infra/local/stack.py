@@ -129,7 +129,8 @@ class LocalStack:
             configuration_set=CONFIGURATION_SET,
             office_emails=OFFICE_EMAILS.split(","),
         )
-        # The signing secret that `aws ssm put-parameter` makes once per deployment (README).
+        # The signing secret that `aws ssm put-parameter` makes once per deployment
+        # (docs/operations.md, step 8).
         boto3.client("ssm").put_parameter(
             Name=os.environ["SIGNING_SECRET_PARAMETER"],
             Value=secrets.token_urlsafe(32),

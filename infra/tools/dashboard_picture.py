@@ -5,7 +5,7 @@ run locally, so nothing here can draw the graphs themselves.
     .venv/bin/python -m infra.tools.dashboard_picture            (writes infra/docs/dashboard-widgets.svg)
     .venv/bin/python -m infra.tools.dashboard_picture --check    (exit 1 if the picture is out of date)
 
-A unit test runs ``--check``'s comparison, so the README's picture follows the template.
+A unit test runs ``--check``'s comparison, so the picture in docs/operations.md follows the template.
 """
 
 from __future__ import annotations

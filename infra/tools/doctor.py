@@ -297,7 +297,7 @@ def check_sandbox(facts: Facts, name: str) -> Result:
         name,
         Status.FAIL,
         f"{where} and SES refuses to send to {', '.join(unverified)} (not a verified identity)",
-        "request production access (SES console > Get set up > Request production access; README "
+        "request production access (SES console > Get set up > Request production access; docs/operations.md "
         "'Leave the SES sandbox'), or verify each address: `aws sesv2 create-email-identity "
         "--email-identity ADDRESS`, then click the link SES mails to it",
     )
@@ -313,8 +313,9 @@ def check_sender_identity(facts: Facts, name: str) -> Result:
         name,
         Status.FAIL,
         f"{sender} is not a verified SES identity, nor is its domain: every alert is refused",
-        f"verify the domain (README 'Verify the sender's domain'): `aws sesv2 create-email-identity "
-        f"--email-identity {_domain(sender)}` and publish the three DKIM CNAME records it lists; or "
+        f"verify the domain (docs/operations.md 'Verify the sender's domain'): "
+        f"`aws sesv2 create-email-identity --email-identity {_domain(sender)}` and publish the three "
+        "DKIM CNAME records it lists; or "
         f"deploy with CreateSenderIdentity=true and click the link SES mails to {sender}",
     )
 
@@ -335,7 +336,7 @@ def check_dkim(facts: Facts, name: str) -> Result:
         f"{domain} {found}: unsigned alerts land in spam or are rejected under DMARC",
         f"`aws sesv2 create-email-identity --email-identity {domain}` (Easy DKIM), publish the three "
         f"CNAME records of `aws sesv2 get-email-identity --email-identity {domain} --query "
-        "DkimAttributes.Tokens` (README 'Verify the sender's domain'), wait for status SUCCESS",
+        "DkimAttributes.Tokens` (docs/operations.md 'Verify the sender's domain'), wait for status SUCCESS",
     )
 
 

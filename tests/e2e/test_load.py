@@ -1,5 +1,5 @@
 """A burst of posts with double clicks, over real HTTP from several source addresses: nothing
-lost, nothing doubled (a small run of `make loadtest`; the README has the full run's figures)."""
+lost, nothing doubled (a small run of `make loadtest`; docs/performance.md has the full run's figures)."""
 
 from __future__ import annotations
 

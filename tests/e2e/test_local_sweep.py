@@ -1,6 +1,6 @@
 """The local stack's sweep: a request whose stream retries were exhausted is emailed once SES is back.
 
-This is the README's outage demo, on a stack that gives up after one retry and sweeps every second,
+This is docs/local.md's outage demo, on a stack that gives up after one retry and sweeps every second,
 plus the documented on-demand commands (`make sweep`, `make ses-event`) run against it.
 """
 

@@ -1,4 +1,4 @@
-"""The README's privacy commands, run as written against the local stack: export, forget, spam."""
+"""docs/privacy.md's commands, run as written against the local stack: export, forget, spam."""
 
 from __future__ import annotations
 

@@ -24,7 +24,7 @@ from infra.provision import load_template
 
 ROOT = Path(__file__).resolve().parents[2]
 CODE = ROOT / "functions" / "callbacks"
-README = ROOT / "README.md"
+RUNBOOK = ROOT / "docs" / "operations.md"  # the dashboard and the alarms, moved from the README
 PSEUDO_PARAMETERS = {"AWS::Region": "us-east-1", "AWS::StackName": "callback-requests"}
 # Emitted, and left off the dashboard on purpose: what each tells a person is not worth a graph.
 NOT_CHARTED = {
@@ -311,11 +311,12 @@ def test_given_the_top_of_the_dashboard_then_a_text_says_what_it_is_and_where_th
     assert top["type"] == "text"
     assert top["width"] == 24
     assert f"Call-back requests: {PSEUDO_PARAMETERS['AWS::StackName']}" in text
-    # The README's own headings, so a reader finds the runbook by its name.
-    headings = re.findall(r"^#+ (.+)$", README.read_text(encoding="utf-8"), re.MULTILINE)
+    # The runbook's own headings, so a reader finds it, and the section, by name.
+    assert "docs/operations.md" in text
+    headings = re.findall(r"^#+ (.+)$", RUNBOOK.read_text(encoding="utf-8"), re.MULTILINE)
     for heading in ("The dashboard", "Alarms: what each one means and what to do"):
         assert f"**{heading}**" in text
-        assert heading in headings, f"the README has no heading {heading!r}"
+        assert heading in headings, f"docs/operations.md has no heading {heading!r}"
 
 
 def test_given_each_custom_metric_on_the_dashboard_then_the_code_emits_it_by_that_name(

@@ -36,7 +36,7 @@ ARCH = {"x86_64": "x86_64", "amd64": "x86_64", "aarch64": "arm64", "arm64": "arm
     platform.machine().lower()
 ]
 MOTO_PORT = 5000  # the port infra/sam/env-vars.json names (host.docker.internal:5000)
-SAM_API_PORT = 3001  # make sam-local's start-api, as the README's curl lines name it
+SAM_API_PORT = 3001  # make sam-local's start-api, as docs/local.md's curl lines name it
 LOCK_WAIT_S = 600.0
 STARTUP_TIMEOUT_S = 90.0
 STOP_TIMEOUT_S = 30.0
@@ -302,13 +302,13 @@ def lambda_image(engine: None) -> None:
 
 @pytest.fixture(scope="session")
 def sam_local(lambda_image: None, tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalAws]:
-    """`make sam-local` as the README says (sam build, the local AWS, start-api on :3001).
+    """`make sam-local` as docs/local.md says (sam build, the local AWS, start-api on :3001).
 
-    Its local stack's own API goes on a free port (the README's lines do not name it). Stopped at
+    Its local stack's own API goes on a free port (the guide's lines do not name it). Stopped at
     the end with SIGINT, as Ctrl-C would, and then none of SAM CLI's containers may be left.
     """
     if port_answers(SAM_API_PORT):
-        pytest.fail(f"port {SAM_API_PORT} (the README's sam local start-api) is taken on this machine")
+        pytest.fail(f"port {SAM_API_PORT} (docs/local.md's sam local start-api) is taken on this machine")
     started = time.monotonic()
     session = Background(
         "make sam-local",

@@ -1,4 +1,4 @@
-"""The README's picture of the dashboard is drawn from template.yaml and kept up to date."""
+"""docs/operations.md's picture of the dashboard is drawn from template.yaml and kept up to date."""
 
 from __future__ import annotations
 

@@ -1,7 +1,8 @@
-"""The README's SAM CLI section, run as written: `make sam-local`, then its `sam local invoke` and curl lines.
+"""docs/local.md's SAM CLI section, run as written: `make sam-local`, its `sam local invoke` and curl lines.
 
-The lines are parsed out of README.md, so the README cannot drift from what runs. Each line's answer
-is checked against what the README says a developer sees there, side effects in moto included.
+The lines are parsed out of docs/local.md (where the README's SAM CLI guide moved), so the guide cannot
+drift from what runs. Each line's answer is checked against what the guide says a developer sees
+there, side effects in moto included.
 """
 
 from __future__ import annotations
@@ -20,16 +21,17 @@ from tests.sam.conftest import (
     wait_for,
 )
 
+GUIDE = ROOT / "docs" / "local.md"
 SECTION = "## Testing with the SAM CLI"
-PAGE_ORIGIN = "http://localhost:3000"  # the origin the README's curl lines send, allowed by the env-vars file
+PAGE_ORIGIN = "http://localhost:3000"  # the origin the guide's curl lines send, allowed by the env-vars file
 STREAM_REQUEST_ID = load_event("stream-insert")["Records"][0]["dynamodb"]["NewImage"]["id"]["S"]
 EMAIL_DEADLINE_S = 20.0
 
 
-def readme_commands() -> list[str]:
-    """The shell commands of the README's SAM CLI section, continuation lines joined, comments dropped."""
-    text = (ROOT / "README.md").read_text(encoding="utf-8")
-    assert SECTION in text, f"README.md has no {SECTION!r} section"
+def guide_commands() -> list[str]:
+    """The shell commands of docs/local.md's SAM CLI section, continuation lines joined, comments dropped."""
+    text = GUIDE.read_text(encoding="utf-8")
+    assert SECTION in text, f"docs/local.md has no {SECTION!r} section"
     section = text.split(SECTION, 1)[1].split("\n## ", 1)[0]
     commands: list[str] = []
     for block in re.findall(r"```sh\n(.*?)```", section, flags=re.DOTALL):
@@ -41,8 +43,8 @@ def readme_commands() -> list[str]:
     return commands
 
 
-def test_the_readme_section_has_the_commands_this_module_runs() -> None:
-    commands = readme_commands()
+def test_the_guide_section_has_the_commands_this_module_runs() -> None:
+    commands = guide_commands()
     assert "make sam-local" in commands
     events = [event_of(command) for command in commands if " local invoke " in command]
     assert events == [
@@ -86,13 +88,13 @@ def emails_about(aws: LocalAws, request_id: str) -> list[dict[str, object]]:
     return [email for email in aws.emails() if request_id[:8].upper() in str(email["subject"])]
 
 
-def test_readme_sam_local_invoke_lines_answer_as_the_readme_says(local_aws: LocalAws) -> None:
+def test_guide_sam_local_invoke_lines_answer_as_the_guide_says(local_aws: LocalAws) -> None:
     aws = local_aws
-    invokes = {event_of(command): command for command in readme_commands() if " local invoke " in command}
+    invokes = {event_of(command): command for command in guide_commands() if " local invoke " in command}
 
     def invoke(event: str) -> dict[str, object]:
         return sam_answer(
-            run(invokes[event], 300, f"README: sam local invoke ... {event}", shell=True).stdout
+            run(invokes[event], 300, f"docs/local.md: sam local invoke ... {event}", shell=True).stdout
         )
 
     emails_before = len(emails_about(aws, STREAM_REQUEST_ID))
@@ -105,7 +107,7 @@ def test_readme_sam_local_invoke_lines_answer_as_the_readme_says(local_aws: Loca
     stored = answers["post-json.json"]
     assert stored["statusCode"] == 201, stored
     request_id = json.loads(str(stored["body"]))["id"]
-    assert aws.stored(request_id) is not None, "the README's JSON post is not in moto's table"
+    assert aws.stored(request_id) is not None, "the guide's JSON post is not in moto's table"
 
     form = answers["post-form.json"]
     assert form["statusCode"] == 303, form
@@ -136,12 +138,12 @@ def test_readme_sam_local_invoke_lines_answer_as_the_readme_says(local_aws: Loca
     assert any(str(email["subject"]).startswith("Week of Nov 23 - 29, 2026: ") for email in aws.emails())
 
 
-def test_readme_curl_lines_reach_sam_local_start_api(local_aws: LocalAws) -> None:
+def test_guide_curl_lines_reach_sam_local_start_api(local_aws: LocalAws) -> None:
     aws = local_aws
-    post, preflight = (c for c in readme_commands() if c.startswith("curl "))
+    post, preflight = (c for c in guide_commands() if c.startswith("curl "))
 
     status, headers, body = http_answer(
-        run(post, 120, "README: curl POST to sam local start-api", shell=True).stdout
+        run(post, 120, "docs/local.md: curl POST to sam local start-api", shell=True).stdout
     )
     assert status == 201, (status, headers, body)
     assert headers.get("access-control-allow-origin") == PAGE_ORIGIN, headers
@@ -156,7 +158,7 @@ def test_readme_curl_lines_reach_sam_local_start_api(local_aws: LocalAws) -> Non
     )
 
     status, headers, body = http_answer(
-        run(preflight, 120, "README: curl preflight to sam local start-api", shell=True).stdout
+        run(preflight, 120, "docs/local.md: curl preflight to sam local start-api", shell=True).stdout
     )
     assert status == 204, (status, headers, body)
     assert headers.get("access-control-allow-origin") == PAGE_ORIGIN, headers
