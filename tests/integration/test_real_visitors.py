@@ -7,6 +7,7 @@ an extension kept, a honeypot catch kept briefly, a page address stripped of its
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
@@ -67,19 +68,37 @@ def test_given_a_tupelo_471_or_territory_number_when_posted_then_201_and_stored(
 
 
 def test_given_a_471_number_then_its_area_code_is_counted_as_unknown_and_nothing_personal(
-    capsys: pytest.CaptureFixture[str],
+    output: Callable[[], str],
 ) -> None:
     # Given a number in the area code newer than the phone library's data
     invoke(json_event({**VALID, "phone": "(471) 840-5512"}))
 
-    # Then one PhoneAreaCodeUnknown names the area code only
-    output = capsys.readouterr().out
-    counted = metrics_named(output, "PhoneAreaCodeUnknown")
+    # Then one PhoneAreaCodeUnknown, in the one series, and the code in the log line only
+    printed = output()
+    counted = metrics_named(printed, "PhoneAreaCodeUnknown")
     assert len(counted) == 1
-    assert counted[0]["area_code"] == "471"
-    assert counted[0]["service"] == "callback-requests"
+    assert counted[0]["_aws"]["CloudWatchMetrics"][0]["Dimensions"] == [["service"]]
+    assert "area_code" not in counted[0]
+    lines = [json.loads(line) for line in printed.splitlines() if line.startswith("{")]
+    logged = [line for line in lines if line.get("message") == "phone_area_code_unknown"]
+    assert [line["area_code"] for line in logged] == ["471"]
     assert "840" not in json.dumps(counted[0])
-    assert "5512" not in output
+    assert "5512" not in printed
+
+
+def test_given_a_bot_cycling_unknown_area_codes_then_they_all_count_in_one_series(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    # 157 area codes pass the heuristic: each must not become a billed series of its own.
+    for area_code in ("471", "483", "627", "736"):
+        invoke(json_event({**VALID, "phone": f"({area_code}) 840-5512"}))
+
+    counted = metrics_named(capsys.readouterr().out, "PhoneAreaCodeUnknown")
+    assert len(counted) == 4
+    assert {json.dumps(blob["_aws"]["CloudWatchMetrics"][0]["Dimensions"]) for blob in counted} == {
+        '[["service"]]'
+    }
+    assert {blob["service"] for blob in counted} == {"callback-requests"}
 
 
 def test_given_a_number_the_library_knows_then_no_unknown_area_code_is_counted(

@@ -6,6 +6,7 @@ from __future__ import annotations
 import copy
 import json
 import re
+import socket
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -20,6 +21,7 @@ import pytest
 from pytest_socket import enable_socket, socket_allow_hosts
 
 from callbacks.adapters import aws
+from callbacks.core.settings import get_settings
 from callbacks.logic import spam
 from callbacks.models.api import CallbackRequestReceipt
 from infra.provision import Provisioned
@@ -28,6 +30,7 @@ from tests.integration.helpers import (
     VALID,
     Answer,
     counting_calls,
+    form_event,
     invoke,
     json_event,
     metric_blobs,
@@ -253,31 +256,132 @@ def test_given_turnstile_on_and_a_response_cloudflare_accepts_then_stored(
 
 
 @pytest.mark.usefixtures("turnstile_on")
-@pytest.mark.parametrize("response", ["rejected-by-cloudflare", None], ids=["refused", "missing"])
-def test_given_turnstile_on_and_a_response_refused_or_missing_then_caught(
-    response: str | None,
-    moto_aws: Provisioned,
-    monkeypatch: pytest.MonkeyPatch,
-    capsys: pytest.CaptureFixture[str],
+def test_given_turnstile_on_and_a_response_cloudflare_refuses_then_caught(
+    moto_aws: Provisioned, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     with fake_siteverify(success=False) as (url, _):
-        answer = _turnstile_post(url, monkeypatch, response)
+        answer = _turnstile_post(url, monkeypatch, "rejected-by-cloudflare")
 
     same_as_a_person_gets(answer)
     assert stored_count(moto_aws) == 0
     assert spam_layers(capsys.readouterr().out) == ["turnstile"]
 
 
+BROWSER_ACCEPT = "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"
+
+
+def unverified_marks(moto_aws: Provisioned) -> list[str | None]:
+    return [
+        item.get("unverified", {}).get("S")
+        for item in requests_in(boto3.client("dynamodb"), moto_aws.table_name)
+    ]
+
+
+def unverified_counts(output: str) -> list[str]:
+    return [blob["reason"] for blob in metric_blobs(output) if "CallbackRequestUnverified" in blob]
+
+
 @pytest.mark.usefixtures("turnstile_on")
-def test_given_turnstile_on_and_cloudflare_unreachable_then_the_request_is_stored(
+@pytest.mark.parametrize("with_render_token", [True, False], ids=["form-script", "no-render-token"])
+def test_given_turnstile_on_and_no_response_then_stored_and_alerted_but_never_as_verified(
+    with_render_token: bool,
+    moto_aws: Provisioned,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    # A bot that leaves both fields out, and a form whose Turnstile widget never loaded, alike.
+    with fake_siteverify(success=True) as (url, seen):
+        monkeypatch.setenv("TURNSTILE_VERIFY_URL", url)
+        get_settings.cache_clear()
+        fields = {**VALID, "render_token": served_token()} if with_render_token else dict(VALID)
+        answer = posted_after(20, fields)
+
+    same_as_a_person_gets(answer)
+    assert seen == []  # nothing to ask Cloudflare about
+    assert unverified_marks(moto_aws) == ["no_turnstile_response"]
+    assert unverified_counts(capsys.readouterr().out) == ["no_turnstile_response"]
+
+
+@pytest.mark.usefixtures("turnstile_on")
+def test_given_a_person_without_javascript_then_the_plain_form_post_reaches_the_office_marked_unverified(
     moto_aws: Provisioned, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from tests.integration.alerts import handle, new_request_records, sent_emails
+
+    answer = invoke(form_event(VALID, Accept=BROWSER_ACCEPT))  # a browser's own form post: no script
+
+    assert answer.status == 303
+    handle(new_request_records(moto_aws))  # the stream, as Lambda feeds it to the notifier
+    (email,) = sent_emails()
+    assert "(unverified)" in email.subject
+    assert "sent without the website&#x27;s robot check" in email.body  # moto keeps the HTML part
+
+
+def test_given_turnstile_off_then_a_post_without_a_response_is_not_marked(moto_aws: Provisioned) -> None:
+    assert invoke(json_event(VALID)).status == 201
+    assert unverified_marks(moto_aws) == [None]
+
+
+@pytest.mark.usefixtures("turnstile_on")
+def test_given_turnstile_on_and_cloudflare_unreachable_then_the_request_is_stored_unverified(
+    moto_aws: Provisioned, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     with fake_siteverify(success=True) as (url, _):
         unreachable = url  # the server is gone once the block ends
     answer = _turnstile_post(unreachable, monkeypatch, "XXXX.DUMMY.TOKEN")
 
     assert answer.status == 201
+    assert unverified_marks(moto_aws) == ["turnstile_unavailable"]
+    assert '"TurnstileUnavailable":[1.0]' in capsys.readouterr().out
+
+
+@pytest.mark.usefixtures("turnstile_on")
+def test_given_turnstile_on_and_cloudflare_too_slow_then_the_request_is_stored_unverified(
+    moto_aws: Provisioned, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from callbacks.adapters import turnstile
+
+    monkeypatch.setattr(turnstile, "TIMEOUT_SECONDS", 0.2)
+    silent = socket.socket()  # listens, never answers: a read timeout, not a refused connection
+    silent.bind(("127.0.0.1", 0))
+    silent.listen(1)
+    try:
+        answer = _turnstile_post(f"http://127.0.0.1:{silent.getsockname()[1]}/siteverify", monkeypatch, "T")
+    finally:
+        silent.close()
+
+    assert answer.status == 201
+    assert unverified_marks(moto_aws) == ["turnstile_unavailable"]
+
+
+@pytest.mark.usefixtures("turnstile_on")
+def test_given_the_turnstile_secret_unreadable_then_the_request_is_stored_unverified_never_a_500(
+    moto_aws: Provisioned, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("TURNSTILE_SECRET_PARAMETER", "/no/such/turnstile-secret")  # a typo, an SSM outage
+    with fake_siteverify(success=True) as (url, seen):
+        answer = _turnstile_post(url, monkeypatch, "XXXX.DUMMY.TOKEN")
+
+    assert answer.status == 201
+    assert seen == []
+    assert unverified_marks(moto_aws) == ["turnstile_unavailable"]
+
+
+@pytest.mark.parametrize("layer", ["judge_render_token", "judge_turnstile", "caps"])
+def test_given_any_layer_failing_unexpectedly_then_the_request_is_stored_and_the_failure_counted(
+    layer: str, moto_aws: Provisioned, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    def broken(*_: Any, **__: Any) -> None:
+        raise RuntimeError("a bug in a spam layer")
+
+    token = served_token()  # a person's, so that only the broken layer could stand in the way
+    monkeypatch.setattr(spam, layer, broken)
+
+    answer = posted_after(20, {**VALID, "render_token": token})
+
+    assert answer.status == 201
     assert stored_count(moto_aws) == 1
+    assert '"SpamLayersUnavailable":[1.0]' in capsys.readouterr().out
 
 
 def test_given_another_office_time_zone_then_the_phone_caps_day_is_that_offices_day(

@@ -22,8 +22,42 @@ metrics = Metrics(namespace=METRICS_NAMESPACE, service=SERVICE)
 warnings.filterwarnings("ignore", message="No application metrics to publish", category=UserWarning)
 
 
+# Every value a metric dimension may take: a fixed set each, so that no visitor and no bot can
+# add a series (CloudWatch bills each one). Anything else is counted as "other".
+DIMENSION_VALUES: dict[str, frozenset[str]] = {
+    # The spam layer that caught a post (SpamCaught).
+    "layer": frozenset(
+        {
+            "honeypot",
+            "render_token_forged",
+            "render_token_expired",
+            "render_token_too_fresh",
+            "turnstile",
+            "phone_cap",
+            "address_cap",
+        }
+    ),
+    # Why a post was refused (CallbackRequestRejected) or stored unverified (CallbackRequestUnverified).
+    "reason": frozenset(
+        {
+            "origin_not_allowed",
+            "body_too_large",
+            "unsupported_content_type",
+            "malformed_body",
+            "invalid_fields",
+            "no_turnstile_response",
+            "turnstile_unavailable",
+        }
+    ),
+}
+OTHER = "other"
+
+
 def count_by_dimension(name: str, dimension: str, value: str) -> None:
-    """One count of ``name`` with its own ``dimension`` (a reason, a layer) beside the service."""
+    """One count of ``name`` with its own ``dimension`` (a reason, a layer) beside the service;
+    a value outside the dimension's fixed set is counted as ``other``."""
+    if value not in DIMENSION_VALUES[dimension]:
+        value = OTHER
     with single_metric(
         name=name,
         unit=MetricUnit.Count,

@@ -35,6 +35,12 @@ _WINDOWS = {
     BestTime.EVENING: "call in the evening",
     BestTime.ANYTIME: "call any time",
 }
+# Why the robot check (Cloudflare Turnstile, when the deployment has it on) did not vouch for a request.
+UNVERIFIED_NOTES = {
+    "no_turnstile_response": "sent without the website's robot check (a browser without JavaScript "
+    "cannot run it; a bot may leave it out). Likely a person if the details make sense.",
+    "turnstile_unavailable": "the website's robot check could not be reached when this was sent.",
+}
 # An address SES accepts in a header: printable ASCII, no spaces, separators or brackets.
 _HEADER_SAFE_ADDRESS = re.compile(r"[!#-'*+\-/-9=?A-Z^-~.]+@[A-Za-z0-9.-]+")
 _LINE_BREAKS = re.compile(r"\r\n|\r|\n")
@@ -47,7 +53,8 @@ def subject_line(request: StoredCallbackRequest, time_zone: str) -> str:
     window = _WINDOWS[request.best_time]
     if request.call_by:
         window = f"{window}, by {short_deadline(request.call_by, time_zone)}"
-    return f"Call-back request {reference(request.id)} - {window}"
+    unverified = " (unverified)" if request.unverified else ""
+    return f"Call-back request {reference(request.id)}{unverified} - {window}"
 
 
 def readable_phone(e164: str) -> str:
@@ -116,7 +123,7 @@ def _mark_called_button(url: str) -> str:
     )
 
 
-def render_staff_alert(  # noqa: PLR0912 - one branch per optional part of the email, in reading order
+def render_staff_alert(  # noqa: PLR0912, PLR0915 - one branch per optional part, in reading order
     request: StoredCallbackRequest, settings: Settings, mark_called_url: str | None = None
 ) -> StaffAlert:
     """The email about ``request``; ``settings.email_include_details`` decides on message and interest.
@@ -148,6 +155,8 @@ def render_staff_alert(  # noqa: PLR0912 - one branch per optional part of the e
     text_lines += [
         f"Best time: {best_time}",
     ]
+    if request.unverified:
+        text_lines.append(f"Unverified: {UNVERIFIED_NOTES[request.unverified]}")
     if request.call_by:
         text_lines.append(f"Call by: {long_deadline(request.call_by, zone)}")
     if interest:
@@ -163,6 +172,13 @@ def render_staff_alert(  # noqa: PLR0912 - one branch per optional part of the e
 
     esc = html.escape
     rows = []
+    if request.unverified:
+        rows.append(
+            _html_row(
+                "Unverified",
+                f'<strong style="color:#8a2c0d;">{esc(UNVERIFIED_NOTES[request.unverified])}</strong>',
+            )
+        )
     if request.call_by:
         rows.append(_html_row("Call by", f"<strong>{esc(long_deadline(request.call_by, zone))}</strong>"))
     if request.email:

@@ -114,7 +114,12 @@ def create_callback_request(
         )
     elif outcome.created:
         metrics.add_metric(name="CallbackRequestStored", unit=MetricUnit.Count, value=1)
-        logger.info("callback_request_stored", extra={"request_id": outcome.request_id})
+        logger.info(
+            "callback_request_stored",
+            extra={"request_id": outcome.request_id, "unverified": outcome.unverified},
+        )
+        if outcome.unverified:
+            count_by_dimension("CallbackRequestUnverified", "reason", outcome.unverified)
         _count_new_area_code(request.phone, outcome.request_id)
     else:
         metrics.add_metric(name="CallbackRequestDuplicate", unit=MetricUnit.Count, value=1)
@@ -123,14 +128,16 @@ def create_callback_request(
 
 
 def _count_new_area_code(phone: str, request_id: str) -> None:
-    """``PhoneAreaCodeUnknown`` by area code: the phone library's data is behind (471 in 2026).
+    """One ``PhoneAreaCodeUnknown`` series: the phone library's data is behind (471 in 2026).
 
-    Three digits shared by a region's hundreds of thousands of lines: an area code is not personal.
+    Which code it was goes to the log line, not to a dimension: a bot cycling the codes the library
+    does not know must not add a billed series each. Three digits shared by a region's hundreds of
+    thousands of lines: an area code is not personal.
     """
     area_code = new_area_code(phone)
     if area_code is None:
         return
-    count_by_dimension("PhoneAreaCodeUnknown", "area_code", area_code)
+    metrics.add_metric(name="PhoneAreaCodeUnknown", unit=MetricUnit.Count, value=1)
     logger.info("phone_area_code_unknown", extra={"request_id": request_id, "area_code": area_code})
 
 

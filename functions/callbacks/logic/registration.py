@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import hashlib
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Literal, TypeVar
 
 from callbacks.adapters import store
 from callbacks.core import deadline
@@ -19,6 +21,9 @@ from callbacks.logic import spam
 from callbacks.models.errors import SecretUnavailableError
 from callbacks.models.form import CallbackRequestIn
 from callbacks.models.record import Cap, ConsentRecord, DedupeKey, StoredCallbackRequest, utc_timestamp
+
+T = TypeVar("T")
+UnverifiedReason = Literal["no_turnstile_response", "turnstile_unavailable"]
 
 # The same phone, name, interest and message within this window is a double submission.
 DUPLICATE_WINDOW_SECONDS = 10 * 60
@@ -52,6 +57,7 @@ class Registration:
     call_by: datetime
     caught_by: str | None = None
     kept: bool = False  # a spam catch kept (briefly) for review
+    unverified: UnverifiedReason | None = None  # stored, but Turnstile did not verify it
 
 
 def _digest(*parts: str) -> str:
@@ -117,25 +123,59 @@ def deadline_of(request: CallbackRequestIn, arrival: Arrival, settings: Settings
     return deadline.call_by(arrival.received_at, request.best_time, deadline.office_calendar(settings))
 
 
-def _verdict(
-    request: CallbackRequestIn, arrival: Arrival, settings: Settings
-) -> tuple[str | None, list[Cap]]:
-    """The spam layers' verdict and the caps the request must fit under.
+@dataclass(frozen=True)
+class Verdict:
+    """What the spam layers made of a request: the layer that caught it, the caps it must fit
+    under, and why Turnstile (when on) did not verify it."""
 
-    A lost patient costs more than a stray bot: if any layer fails (a secret unreadable, a verifier
-    down, a bug), the request is judged by none of them, stored unjudged, and the failure counted.
+    caught_by: str | None = None
+    caps: tuple[Cap, ...] = ()
+    unverified: UnverifiedReason | None = None
+
+
+def spam_verdict(request: CallbackRequestIn, arrival: Arrival, settings: Settings) -> Verdict:
+    """The spam layers' verdict, each layer on its own.
+
+    A lost patient costs more than a stray bot: a layer that fails (a secret unreadable, a verifier
+    down, a bug) judges nothing and is counted; the request is stored as the other layers decide.
+    With Turnstile on, a request Turnstile did not verify is never treated as verified.
     """
     now = arrival.received_at.timestamp()
+    failed: list[str] = []
+    caught_by = _judged(lambda: spam.judge_render_token(request.render_token, now, settings), failed)
+    turnstile = _judged(
+        lambda: spam.judge_turnstile(request.turnstile_response, arrival.ip_address, settings), failed
+    )
+    if turnstile == "refused":
+        caught_by = caught_by or "turnstile"
+    caps = _caps(request, arrival, settings, failed)
+    unverified: UnverifiedReason | None = None
+    if turnstile in ("no_turnstile_response", "turnstile_unavailable"):
+        unverified = turnstile
+    elif settings.turnstile_secret_parameter and turnstile is None:  # the layer itself failed
+        unverified = "turnstile_unavailable"
+    return Verdict(caught_by=caught_by, caps=caps, unverified=unverified)
+
+
+def _caps(
+    request: CallbackRequestIn, arrival: Arrival, settings: Settings, failed: list[str]
+) -> tuple[Cap, ...]:
+    """The caps a request must fit under; counts the layers' failures once per request."""
+    caps = _judged(
+        lambda: spam.caps(request.phone, arrival.ip_address, arrival.received_at, settings), failed
+    )
+    if failed:
+        spam.layers_unavailable(failed[0])  # however many layers the one outage took down
+    return tuple(caps or ())
+
+
+def _judged(layer: Callable[[], T], failed: list[str]) -> T | None:
+    """One layer's answer, or None when it failed (its error type noted in ``failed``)."""
     try:
-        caught_by = spam.judge_render_token(request.render_token, now, settings) or spam.judge_turnstile(
-            request.turnstile_response, request.render_token, arrival.ip_address, settings
-        )
-        return caught_by, spam.caps(request.phone, arrival.ip_address, arrival.received_at, settings)
+        return layer()
     except Exception as error:  # any layer's failure; its text may quote what the visitor sent
-        spam.layers_unavailable(
-            str(error) if isinstance(error, SecretUnavailableError) else type(error).__name__
-        )
-        return None, []
+        failed.append(str(error) if isinstance(error, SecretUnavailableError) else type(error).__name__)
+        return None
 
 
 def _caught_by_honeypot(request: CallbackRequestIn, arrival: Arrival, settings: Settings) -> Registration:
@@ -148,8 +188,7 @@ def _caught_by_honeypot(request: CallbackRequestIn, arrival: Arrival, settings: 
         request, arrival, call_by, settings, caught_by="honeypot", expires_at=now + SPAM_RETENTION_SECONDS
     )
     # The address's hour only: a catch never uses up a person's own daily calls.
-    _, caps = _verdict(request, arrival, settings)
-    address_caps = [cap for cap in caps if cap.layer == "address_cap"]
+    address_caps = [cap for cap in _caps(request, arrival, settings, []) if cap.layer == "address_cap"]
     kept = store.save_spam(caught, address_caps, now)
     return Registration(request_id=caught.id, created=True, call_by=call_by, caught_by="honeypot", kept=kept)
 
@@ -167,17 +206,25 @@ def register_callback_request(
         # kept for a week under spam#, within the per-address cap, so a real person whose
         # autofill tool filled the hidden field can still be found; garbage is not kept.
         return _caught_by_honeypot(request, arrival, settings)
-    caught_by, caps = _verdict(request, arrival, settings)
+    verdict = spam_verdict(request, arrival, settings)
     call_by = deadline_of(request, arrival, settings)
-    if caught_by:
+    if verdict.caught_by:
         # Nothing is stored: an id and a deadline for the receipt only.
-        return Registration(request_id=str(uuid.uuid4()), created=True, call_by=call_by, caught_by=caught_by)
-    record = stored_record(request, arrival, call_by, settings)
+        return Registration(
+            request_id=str(uuid.uuid4()), created=True, call_by=call_by, caught_by=verdict.caught_by
+        )
+    record = stored_record(request, arrival, call_by, settings, unverified=verdict.unverified)
     now = int(arrival.received_at.timestamp())
-    saved = store.save_new_request(record, dedupe_keys(request, idempotency_key), now=now, caps=caps)
+    keys = dedupe_keys(request, idempotency_key)
+    saved = store.save_new_request(record, keys, now=now, caps=list(verdict.caps))
     if saved.capped_by:
         return Registration(
             request_id=saved.request_id, created=True, call_by=call_by, caught_by=saved.capped_by
         )
     # A marker written before deadlines existed carries none: this request's is minutes from it.
-    return Registration(request_id=saved.request_id, created=saved.created, call_by=saved.call_by or call_by)
+    return Registration(
+        request_id=saved.request_id,
+        created=saved.created,
+        call_by=saved.call_by or call_by,
+        unverified=verdict.unverified if saved.created else None,
+    )

@@ -4,9 +4,10 @@
 - a render token: the form script carries a token signed when the script was served; a post that
   comes sooner than a person can fill the form, or with a forged or expired token, is caught. A post
   without one (a plain HTML form, an API client) is judged by the other layers alone;
-- Cloudflare Turnstile, when the deployment switches it on: a post from the form script must carry
-  a response that Cloudflare's siteverify accepts (if Cloudflare cannot be reached, the post goes
-  through and the outage is counted: a lost patient costs more than a stray bot);
+- Cloudflare Turnstile, when the deployment switches it on: a response Cloudflare's siteverify
+  refuses is caught. A post without a response (a browser without JavaScript cannot run Turnstile;
+  a bot can leave the field out), or one Cloudflare could not judge (siteverify down), is stored and
+  alerted, but never as verified: its staff email says it is unverified (docs/api.md, Spam);
 - caps, written in the same transaction as the request (store.py): a number of requests per phone
   number a day, and per source address an hour, both kept only as keyed hashes.
 
@@ -17,18 +18,18 @@ from __future__ import annotations
 
 import time
 from datetime import datetime
+from typing import Literal
 from zoneinfo import ZoneInfo
 
 from aws_lambda_powertools.metrics import MetricUnit
 
-from callbacks.adapters import signing
+from callbacks.adapters import signing, turnstile
 from callbacks.core.observability import logger, metrics
 from callbacks.core.settings import Settings
 from callbacks.models.errors import SecretUnavailableError
 from callbacks.models.record import Cap
 
 RENDER_TOKEN_PURPOSE = "render-token"  # noqa: S105 - an HMAC purpose, not a secret
-_TURNSTILE_TIMEOUT_SECONDS = 2.0
 
 
 def new_render_token(now: float | None = None) -> str | None:
@@ -65,34 +66,32 @@ def judge_render_token(token: str | None, now: float, settings: Settings) -> str
     return None
 
 
+# What Turnstile made of a post: refused (caught), or why it was not verified (stored, marked).
+TurnstileVerdict = Literal["passed", "refused", "no_turnstile_response", "turnstile_unavailable"]
+
+
 def judge_turnstile(
-    response: str | None, token: str | None, ip_address: str | None, settings: Settings
-) -> str | None:
-    """With Turnstile on, a post from the form script (it carries a render token) must pass it."""
-    if not settings.turnstile_secret_parameter or not token:
+    response: str | None, ip_address: str | None, settings: Settings
+) -> TurnstileVerdict | None:
+    """Cloudflare's verdict on ``response``, whatever else the post carries; None when Turnstile is off.
+
+    A missing response is never a pass: it is ``no_turnstile_response``, stored and marked. Any
+    failure to ask Cloudflare (the secret unreadable, siteverify down or slow, a bad answer) is
+    ``turnstile_unavailable``, stored, marked and counted: a lost patient costs more than a stray bot.
+    """
+    if not settings.turnstile_secret_parameter:
         return None
     if not response:
-        return "turnstile"
-    # Only a deployment with Turnstile on needs these: not on every cold start.
-    import json
-    import urllib.parse
-    import urllib.request
-
-    from callbacks.adapters import aws
-
-    fields = {"secret": aws.ssm_parameter(settings.turnstile_secret_parameter), "response": response}
-    if ip_address:
-        fields["remoteip"] = ip_address
-    request = urllib.request.Request(  # noqa: S310 - the URL is the deployment's setting, https by default
-        settings.turnstile_verify_url, data=urllib.parse.urlencode(fields).encode("ascii"), method="POST"
-    )
+        return "no_turnstile_response"
     try:
-        with urllib.request.urlopen(request, timeout=_TURNSTILE_TIMEOUT_SECONDS) as answer:  # noqa: S310
-            verdict = json.loads(answer.read())
-    except (OSError, ValueError) as error:
+        accepted = turnstile.siteverify(
+            settings.turnstile_secret_parameter, response, ip_address, settings.turnstile_verify_url
+        )
+        return "passed" if accepted else "refused"
+    except Exception as error:  # the secret, the network, the answer: never the visitor's fault
         logger.warning("turnstile_unavailable", extra={"error_type": type(error).__name__})
-        return None
-    return None if verdict.get("success") is True else "turnstile"
+        metrics.add_metric(name="TurnstileUnavailable", unit=MetricUnit.Count, value=1)
+        return "turnstile_unavailable"
 
 
 def caps(phone: str, ip_address: str | None, received: datetime, settings: Settings) -> list[Cap]:

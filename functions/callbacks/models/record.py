@@ -92,6 +92,9 @@ class StoredCallbackRequest(BaseModel):
     contacted_at: str | None = None
     # Set on a submission a spam layer caught and kept (``spam#`` items, never emailed).
     caught_by: Literal["honeypot"] | None = None
+    # Set while Turnstile is on and did not verify this request (no response, or Cloudflare out of
+    # reach): stored and alerted like any other, but its email says it is unverified.
+    unverified: Literal["no_turnstile_response", "turnstile_unavailable"] | None = None
 
 
 @dataclass(frozen=True)
