@@ -7,6 +7,17 @@ of the snapshot in the same commit shows exactly what the deployed stack gains o
 
     .venv-sam/bin/python tests/infra/sam_translate.py --parameter EnableWebAcl=true \\
       > tests/infra/snapshots/translated-template.json
+
+Why a YAML anchor and not Fn::ForEach (measured with SAM CLI 1.170, cfn-lint 1.58, checkov 3.3.30):
+with Fn::ForEach and the AWS::LanguageExtensions transform, cfn-lint and `sam validate --lint`
+pass, but checkov has no language extensions and silently checks 34 instead of 46 (the six groups'
+KMS and retention checks vanish); `sam build` stops with an AttributeError unless
+`--language-extensions` is given (local expansion is opt-in since SAM CLI 1.160), and its local
+expansion turns `!Sub /aws/lambda/${IntakeFunction}` into a plain string; infra/provision.py's
+loader meets a list where a resource should be; and the deploy needs CAPABILITY_AUTO_EXPAND and a
+server-side transform no test here can run. An alias is resolved by every YAML reader, and SAM
+CLI's build and package write the template with every alias expanded (CloudFormation itself
+refuses aliases), so what CloudFormation receives is what it received before.
 """
 
 from __future__ import annotations
@@ -64,3 +75,11 @@ def test_given_the_template_then_its_other_sections_translate_as_in_the_snapshot
     translated: dict[str, Any], snapshot: dict[str, Any], section: str
 ) -> None:
     assert translated.get(section) == snapshot.get(section)
+
+
+def test_given_the_function_log_groups_then_their_data_protection_policy_is_written_once() -> None:
+    """The policy (audit, then mask) is in template.yaml once; the six log groups name it (YAML alias)."""
+    text = (Path(__file__).resolve().parents[2] / "template.yaml").read_text(encoding="utf-8")
+
+    assert text.count("Name: callback-requests-personal-data") == 1
+    assert text.count("DataProtectionPolicy: *personal-data-policy") == 5
