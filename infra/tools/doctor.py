@@ -427,8 +427,8 @@ def check_send_permission(facts: Facts, name: str) -> Result:
         "allows it)",
         "deploy this template again (`make deploy`): its StaffEmailPolicy lets every function that "
         "emails send from SenderEmail to the OfficeEmails addresses through any of the account's "
-        "identities; or leave the SES sandbox (README 'Leave the SES sandbox'), after which SES no "
-        "longer checks the office addresses' identities",
+        "identities; or leave the SES sandbox (docs/operations.md 'Leave the SES sandbox'), after which "
+        "SES no longer checks the office addresses' identities",
     )
 
 
