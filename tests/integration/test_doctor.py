@@ -426,6 +426,32 @@ def test_a_role_that_may_not_send_from_the_sender_fails(
     assert f"through the configuration set {CONFIG_SET}" in line
 
 
+def test_an_explicit_deny_beside_the_templates_permission_fails_and_says_which(
+    deployed: Deployed, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A Deny added by hand wins over StaffEmailPolicy's Allow, as IAM decides."""
+    deployed.ses_account.account["ProductionAccessEnabled"] = False
+    deny = {
+        "Sid": "NoNurse",
+        "Effect": "Deny",
+        "Action": "ses:Send*",
+        "Resource": f"arn:aws:ses:*:*:identity/{OFFICES[1]}",
+    }
+    deployed.client("iam").put_role_policy(
+        RoleName=deployed.physical("NotifyFunctionRole"),
+        PolicyName="hand-made",
+        PolicyDocument=json.dumps({"Version": "2012-10-17", "Statement": [deny]}),
+    )
+
+    code, output = deployed.doctor(capsys)
+
+    assert code == 1
+    line, _ = line_of(output, SEND)
+    assert f"NotifyFunction (role {deployed.physical('NotifyFunctionRole')}) sending to {OFFICES[1]}" in line
+    assert "denied by inline policy hand-made, statement NoNurse" in line
+    assert "DigestFunction" not in line
+
+
 @dataclass
 class PolicySimulator:
     """IAM's SimulatePrincipalPolicy, answering in AWS's documented shape (moto has none)."""
