@@ -87,8 +87,10 @@ def function_environment(config: StackConfig) -> dict[str, str]:
     local_values = {"API_BASE_URL": config.api_base}
     for spec in function_specs().values():
         for name, value in spec.environment.items():
+            if value == {"Ref": "AWS::NoValue"}:
+                continue  # declared for `sam local` only: no value on AWS
             environment[name] = local_values[name] if name in local_values else resolve(value, refs)
-    # The template's AWS_ENDPOINT_URL is empty (the real AWS); here the local AWS is moto.
+    # The template gives AWS_ENDPOINT_URL no value (the real AWS); here the local AWS is moto.
     environment["AWS_ENDPOINT_URL"] = config.moto_url
     return environment
 

@@ -25,6 +25,8 @@ from typing import Any
 import boto3
 from botocore.exceptions import BotoCoreError, ClientError
 
+from infra.tools import send_permissions
+
 REPO_ROOT = Path(__file__).resolve().parents[2]
 SAMCONFIG = REPO_ROOT / "samconfig.toml"
 # Logical ids in template.yaml; a stack without them is searched by resource type.
@@ -59,6 +61,9 @@ class Target:
     office_emails: tuple[str, ...]
     configuration_set: str
     alarm_topic_arn: str | None = None
+    # Every function of the stack (logical id, name): those whose environment names a SENDER_EMAIL
+    # send email, and IAM decides, for each one's role, whether SES may take its sends.
+    functions: tuple[tuple[str, str], ...] = ()
 
 
 class TargetNotFound(Exception):
@@ -125,6 +130,11 @@ def stack_target(session: Any, stack_name: str) -> Target:
         office_emails=_split(variables["OFFICE_EMAILS"]),
         configuration_set=configuration_set,
         alarm_topic_arn=physical("AWS::SNS::Topic", ALARM_TOPIC),
+        functions=tuple(
+            (r["LogicalResourceId"], r["PhysicalResourceId"])
+            for r in resources
+            if r["ResourceType"] == "AWS::Lambda::Function" and r.get("PhysicalResourceId")
+        ),
     )
 
 
@@ -141,6 +151,28 @@ def samconfig_stack(config_env: str, path: Path = SAMCONFIG) -> tuple[str, str |
     if "stack_name" not in merged:
         raise TargetNotFound(f"samconfig.toml's [{config_env}] environment names no stack_name")
     return str(merged["stack_name"]), merged.get("region")
+
+
+@dataclass(frozen=True)
+class SendingFunction:
+    """A function that emails the office, and with what: its own environment."""
+
+    logical_id: str
+    function_arn: str
+    role_arn: str
+    sender: str
+    recipients: tuple[str, ...]
+    configuration_set: str
+
+    @property
+    def arn_parts(self) -> tuple[str, str, str]:
+        """Partition, region and account, from arn:<partition>:lambda:<region>:<account>:function:..."""
+        _, partition, _, region, account, *_ = self.function_arn.split(":")
+        return partition, region, account
+
+    @property
+    def role_name(self) -> str:
+        return self.role_arn.rsplit("/", 1)[-1]
 
 
 @dataclass
@@ -183,6 +215,26 @@ class Facts:
             raise
         return found
 
+    @cached_property
+    def sending_functions(self) -> list[SendingFunction]:
+        """The stack's functions that send email: their environment names a SENDER_EMAIL."""
+        found = []
+        for logical_id, name in self.target.functions:
+            configuration = self.client("lambda").get_function_configuration(FunctionName=name)
+            variables = configuration.get("Environment", {}).get("Variables", {})
+            if variables.get("SENDER_EMAIL"):
+                found.append(
+                    SendingFunction(
+                        logical_id=logical_id,
+                        function_arn=configuration["FunctionArn"],
+                        role_arn=configuration["Role"],
+                        sender=variables["SENDER_EMAIL"],
+                        recipients=_split(variables.get("OFFICE_EMAILS", "")),
+                        configuration_set=variables.get("SES_CONFIGURATION_SET", ""),
+                    )
+                )
+        return found
+
     @property
     def table_name(self) -> str:
         return self.target.table_name
@@ -218,7 +270,7 @@ def check(name: str) -> Callable[[Callable[[Facts, str], Result]], Check]:
                     name,
                     Status.FAIL,
                     f"could not read: {_error_text(error)}",
-                    "run with credentials that may read SES, DynamoDB, SNS, Lambda and CloudFormation",
+                    "run with credentials that may read SES, DynamoDB, SNS, Lambda, IAM and CloudFormation",
                 )
 
         run.__name__ = function.__name__
@@ -318,6 +370,109 @@ def check_sender_identity(facts: Facts, name: str) -> Result:
         "DKIM CNAME records it lists; or "
         f"deploy with CreateSenderIdentity=true and click the link SES mails to {sender}",
     )
+
+
+@check("Functions may send from the sender to every office address")
+def check_send_permission(facts: Facts, name: str) -> Result:
+    if facts.target.local:
+        return Result(
+            name,
+            Status.NOT_APPLICABLE,
+            "the local stack's functions run with moto's credentials, not an IAM role: IAM decides nothing",
+        )
+    senders = facts.sending_functions
+    if not senders:
+        return Result(
+            name,
+            Status.FAIL,
+            "no function of the stack sends email (none has a SENDER_EMAIL)",
+            "deploy the stack again (`make deploy`)",
+        )
+    try:
+        in_sandbox, sandbox_text = not facts.account.get("ProductionAccessEnabled"), ""
+    except ClientError as error:
+        in_sandbox, sandbox_text = (
+            True,
+            f" (the account's sandbox status is unreadable, {_code(error)}: checked as in it)",
+        )
+    refused: list[str] = []
+    methods: set[str] = set()
+    for function in senders:
+        decisions, method = _send_decisions(facts, function, in_sandbox)
+        methods.add(method)
+        for decision, what in decisions:
+            if decision.decision != send_permissions.ALLOWED:
+                refused.append(
+                    f"{function.logical_id} (role {function.role_name}) sending {what}: {decision.why} "
+                    f"on {decision.resource}"
+                )
+    how = "; ".join(sorted(methods))
+    where = (
+        "in the SES sandbox, so SES checks each office address's identity too"
+        if in_sandbox
+        else ("out of the sandbox, so SES checks the sender's identity and the configuration set")
+    )
+    names = ", ".join(function.logical_id for function in senders)
+    if not refused:
+        return Result(
+            name,
+            Status.OK,
+            f"IAM lets {names} send from {senders[0].sender} to {', '.join(senders[0].recipients)} "
+            f"({where}{sandbox_text}; {how})",
+        )
+    return Result(
+        name,
+        Status.FAIL,
+        f"IAM would refuse {'; '.join(refused)} ({where}{sandbox_text}; {how}): "
+        "each such email fails with AccessDenied (a staff alert is retried, and never sent, until IAM "
+        "allows it)",
+        "deploy this template again (`make deploy`): its StaffEmailPolicy lets every function that "
+        "emails send from SenderEmail to the OfficeEmails addresses through any of the account's "
+        "identities; or leave the SES sandbox (docs/operations.md 'Leave the SES sandbox'), after which "
+        "SES no longer checks the office addresses' identities",
+    )
+
+
+def _identity_of(facts: Facts, address: str) -> str:
+    """The identity SES goes by for an address: its own, else its domain's, else (unverified) its own."""
+    if facts.target.local or _verified(facts.identity(address)):
+        return address
+    return _domain(address) if _verified(facts.identity(_domain(address))) else address
+
+
+def _send_decisions(
+    facts: Facts, function: SendingFunction, in_sandbox: bool
+) -> tuple[list[tuple[send_permissions.Decision, str]], str]:
+    """IAM's decision on each resource SES authorises for one of the function's emails."""
+    partition, region, account = function.arn_parts
+    sender_identity = _identity_of(facts, function.sender)
+    wanted = [
+        (
+            send_permissions.identity_arn(partition, region, account, sender_identity),
+            f"from {function.sender}",
+        ),
+        (
+            send_permissions.configuration_set_arn(partition, region, account, function.configuration_set),
+            f"through the configuration set {function.configuration_set}",
+        ),
+    ]
+    if in_sandbox:
+        for address in function.recipients:
+            arn = send_permissions.identity_arn(partition, region, account, _identity_of(facts, address))
+            wanted.append((arn, f"to {address}"))
+    arns = list(dict.fromkeys(arn for arn, _ in wanted))
+    context = send_permissions.send_context(function.sender, function.recipients)
+    iam = facts.client("iam")
+    try:
+        decisions = send_permissions.simulate(iam, function.role_arn, arns, context)
+        method = "IAM's policy simulator"
+    except send_permissions.SimulatorUnavailable:
+        policies = send_permissions.role_policies(iam, function.role_name)
+        decisions = send_permissions.evaluate(policies, arns, context)
+        method = "this IAM has no policy simulator: the doctor read the roles' own policies"
+    by_arn = {decision.resource: decision for decision in decisions}
+    missing = send_permissions.Decision("", send_permissions.UNKNOWN, "IAM gave no answer")
+    return [(by_arn.get(arn, missing), what) for arn, what in wanted], method
 
 
 @check("Sender's domain signs with DKIM")

@@ -27,10 +27,10 @@ def test_doctor_on_the_local_stack_passes_or_says_why_not(local_stack: RunningSt
 
     assert result.returncode == 0, result.stdout + result.stderr
     checks = [line.strip() for line in result.stdout.splitlines() if line.startswith("  [")]
-    assert len(checks) == 10
+    assert len(checks) == 11
     for line in checks:
         assert line.startswith("[ ok ]") or (line.startswith("[n/a ]") and ": not applicable here: " in line)
-    assert result.stdout.splitlines()[-1] == "6 ok, 0 failed, 4 not applicable here"
+    assert result.stdout.splitlines()[-1] == "6 ok, 0 failed, 5 not applicable here"
 
 
 def test_doctor_without_a_local_stack_says_to_start_it() -> None:

@@ -52,9 +52,14 @@ def _as_packaged(template: dict[str, Any]) -> dict[str, Any]:
     return template
 
 
-def translate(template_text: str, parameters: dict[str, str]) -> dict[str, Any]:
+def translate(
+    template_text: str, parameters: dict[str, str], stack_name: str | None = None
+) -> dict[str, Any]:
     template = _as_packaged(yaml_parse(template_text))
     values = {**SAMPLE_PARAMETERS, **parameters, **PSEUDO_PARAMETERS}
+    if stack_name is not None:
+        values["AWS::StackName"] = stack_name
+        values["AWS::StackId"] = f"arn:aws:cloudformation:us-east-1:123456789012:stack/{stack_name}/1"
     translated: dict[str, Any] = Translator(
         managed_policy_map={},
         sam_parser=Parser(),
@@ -68,9 +73,12 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
     parser.add_argument("--template", type=Path, default=TEMPLATE)
     parser.add_argument("--parameter", action="append", default=[], metavar="NAME=VALUE")
+    parser.add_argument("--stack-name", default=None, help="AWS::StackName (default callback-requests)")
     args = parser.parse_args()
     overrides = dict(item.split("=", 1) for item in args.parameter)
-    json.dump(translate(args.template.read_text(encoding="utf-8"), overrides), sys.stdout, indent=1)
+    translated = translate(args.template.read_text(encoding="utf-8"), overrides, args.stack_name)
+    json.dump(translated, sys.stdout, indent=1, sort_keys=True)
+    sys.stdout.write("\n")
 
 
 if __name__ == "__main__":

@@ -49,9 +49,12 @@ def test_architecture_is_a_parameter_defaulting_to_arm64() -> None:
     assert set(parameter["AllowedValues"]) == {"arm64", "x86_64"}
 
 
-def test_the_template_declares_the_endpoint_variable_empty() -> None:
-    """SAM CLI passes a function only declared variables; deployed, the value is empty."""
-    assert template()["Globals"]["Function"]["Environment"]["Variables"]["AWS_ENDPOINT_URL"] == ""
+def test_the_template_declares_the_endpoint_variable_without_a_value() -> None:
+    """SAM CLI passes a function only declared variables; CloudFormation drops an AWS::NoValue."""
+    from infra.provision import load_template
+
+    variables = load_template()["Globals"]["Function"]["Environment"]["Variables"]
+    assert variables["AWS_ENDPOINT_URL"] == {"Ref": "AWS::NoValue"}
 
 
 @pytest.mark.parametrize(
@@ -61,13 +64,11 @@ def test_the_template_declares_the_endpoint_variable_empty() -> None:
         ("sesv2", "https://email.us-east-1.amazonaws.com"),
     ],
 )
-def test_an_empty_endpoint_variable_leaves_the_real_aws_endpoints(
+def test_without_an_endpoint_variable_a_function_talks_to_the_real_aws(
     monkeypatch: pytest.MonkeyPatch, service: str, real_endpoint: str
 ) -> None:
-    """A deployed function, with the template's empty AWS_ENDPOINT_URL, still talks to AWS itself."""
-    monkeypatch.setenv(
-        "AWS_ENDPOINT_URL", template()["Globals"]["Function"]["Environment"]["Variables"]["AWS_ENDPOINT_URL"]
-    )
+    """A deployed function: the template gives it no AWS_ENDPOINT_URL, and the platform sets none."""
+    monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
     monkeypatch.setenv("AWS_REGION", "us-east-1")
     aws.reset_clients()
     client = aws.dynamodb() if service == "dynamodb" else aws.sesv2()

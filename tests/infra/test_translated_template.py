@@ -7,38 +7,17 @@ settings and the notifier's role are checked on this translation, not on the tem
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
-from pathlib import Path
 from typing import Any
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[2]
-SAM_PYTHON = ROOT / ".venv-sam" / "bin" / "python"
-TRANSLATE = Path(__file__).with_name("sam_translate.py")
+from tests.infra.translated import translate
 
 
 @pytest.fixture(scope="module")
 def resources() -> dict[str, dict[str, Any]]:
-    if not SAM_PYTHON.exists():
-        if os.environ.get("CI"):
-            pytest.fail(f"{SAM_PYTHON} is missing: `make lint` installs it")
-        pytest.skip("the SAM CLI is not installed here (make lint installs it into .venv-sam)")
     # With the web ACL on, so its association is in the translation (SAM keeps its Condition).
-    result = subprocess.run(
-        [str(SAM_PYTHON), str(TRANSLATE), "--parameter", "EnableWebAcl=true"],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
-    if result.returncode != 0:
-        sys.stderr.write(result.stderr)
-    assert result.returncode == 0, "SAM could not translate template.yaml"
-    translated: dict[str, dict[str, Any]] = json.loads(result.stdout)["Resources"]
+    translated: dict[str, dict[str, Any]] = translate(EnableWebAcl="true")["Resources"]
     return translated
 
 

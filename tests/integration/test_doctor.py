@@ -1,9 +1,11 @@
 """`make doctor` against moto: the local stack as `make run` provisions it, a deployed stack, and
 each failure it reports, with its exit code and what it tells the developer to do.
 
-moto has no SES account API (GetAccount) and no suppression list, so for a deployed stack those two
-answers are given in AWS's documented shape by a botocore hook on the session; every other answer
-comes from moto's own state, changed through the AWS APIs where moto has them.
+moto has no SES account API (GetAccount), no suppression list and no IAM policy simulator
+(SimulatePrincipalPolicy), so for a deployed stack those answers are given in AWS's documented shape
+by a botocore hook on the session where a test needs them (without the simulator the doctor reads
+the roles' policies itself); every other answer comes from moto's own state, changed through the
+AWS APIs where moto has them. The functions' roles carry template.yaml's own StaffEmailPolicy.
 """
 
 from __future__ import annotations
@@ -24,7 +26,7 @@ from moto.ses.models import ses_backends
 from moto.sns.models import sns_backends
 
 from infra.local import stack as local
-from infra.provision import provision, resource_of_type
+from infra.provision import provision, resource, resource_of_type
 from infra.tools import doctor
 
 STACK = "callback-requests-test"
@@ -40,6 +42,7 @@ ALARM_EMAIL = "developer@accentplasticsurgery.example"
 SANDBOX = "Out of the SES sandbox, or every office address verified"
 SENDING = "SES sending enabled"
 SENDER_CHECK = "Sender identity verified"
+SEND = "Functions may send from the sender to every office address"
 DKIM = "Sender's domain signs with DKIM"
 CONFIG = "Configuration set present and requiring TLS"
 SUPPRESSION = "No office address on the account's suppression list"
@@ -47,7 +50,19 @@ STREAM = "Table stream on (NEW_IMAGE)"
 TTL = "Table TTL on"
 PITR = "Table point-in-time recovery on"
 SUBSCRIPTION = "Alarm topic subscription confirmed"
-ALL_CHECKS = (SENDING, SANDBOX, SENDER_CHECK, DKIM, CONFIG, SUPPRESSION, STREAM, TTL, PITR, SUBSCRIPTION)
+ALL_CHECKS = (
+    SENDING,
+    SANDBOX,
+    SENDER_CHECK,
+    SEND,
+    DKIM,
+    CONFIG,
+    SUPPRESSION,
+    STREAM,
+    TTL,
+    PITR,
+    SUBSCRIPTION,
+)
 
 
 @dataclass
@@ -106,41 +121,97 @@ class Deployed:
     def client(self, service: str) -> Any:
         return self.session.client(service)
 
+    def physical(self, logical_id: str) -> str:
+        resources = self.client("cloudformation").list_stack_resources(StackName=STACK)
+        return str(
+            next(
+                r["PhysicalResourceId"]
+                for r in resources["StackResourceSummaries"]
+                if r["LogicalResourceId"] == logical_id
+            )
+        )
+
+    def give_role_only(self, function: str, statement: dict[str, Any]) -> None:
+        """Replace the SES permission of a function's role with one statement of its own."""
+        iam = self.client("iam")
+        role = self.physical(f"{function}Role")
+        iam.detach_role_policy(RoleName=role, PolicyArn=self.physical("StaffEmailPolicy"))
+        iam.put_role_policy(
+            RoleName=role,
+            PolicyName="send-staff-email",
+            PolicyDocument=json.dumps({"Version": "2012-10-17", "Statement": [statement]}),
+        )
+
+
+# What every ses:SendEmail statement of template.yaml allowed before issue 22: the sender's own
+# identity, its domain and the configuration set. In the sandbox it refuses an office address that
+# is verified on its own.
+SENDER_ONLY_STATEMENT = {
+    "Effect": "Allow",
+    "Action": "ses:SendEmail",
+    "Resource": [
+        f"arn:aws:ses:{REGION}:{DEFAULT_ACCOUNT_ID}:identity/{SENDER}",
+        f"arn:aws:ses:{REGION}:{DEFAULT_ACCOUNT_ID}:identity/{DOMAIN}",
+        f"arn:aws:ses:{REGION}:{DEFAULT_ACCOUNT_ID}:configuration-set/{CONFIG_SET}",
+    ],
+    "Condition": {"StringEquals": {"ses:FromAddress": SENDER}},
+}
+SENDING_FUNCTIONS = ("NotifyFunction", "DigestFunction")
+
 
 def notifier_stack_template() -> str:
-    """The resources the doctor looks for, with the names template.yaml gives them."""
+    """The resources the doctor looks for, with the names template.yaml gives them.
+
+    Two functions that email the office, each with a role of its own carrying template.yaml's
+    StaffEmailPolicy (its document as written, resolved by moto's CloudFormation), and one that
+    does not email (no SENDER_EMAIL: the doctor leaves it alone).
+    """
     role_policy = {
         "Version": "2012-10-17",
         "Statement": [
             {"Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"}, "Action": "sts:AssumeRole"}
         ],
     }
+    sending = {
+        "TABLE_NAME": TABLE,
+        "SENDER_EMAIL": SENDER,
+        "OFFICE_EMAILS": ",".join(OFFICES),
+        "SES_CONFIGURATION_SET": CONFIG_SET,
+    }
+    resources: dict[str, Any] = {
+        "StaffEmailPolicy": {
+            "Type": "AWS::IAM::ManagedPolicy",
+            "Properties": {"PolicyDocument": resource("StaffEmailPolicy")["Properties"]["PolicyDocument"]},
+        },
+        "StaffAlertAlarmTopic": {"Type": "AWS::SNS::Topic"},
+    }
+    for function, handler, variables in (
+        ("NotifyFunction", "callbacks.handlers.notify.lambda_handler", sending),
+        ("DigestFunction", "callbacks.handlers.digest.lambda_handler", sending),
+        ("IntakeFunction", "callbacks.handlers.intake.lambda_handler", {"TABLE_NAME": TABLE}),
+    ):
+        resources[f"{function}Role"] = {
+            "Type": "AWS::IAM::Role",
+            "Properties": {"AssumeRolePolicyDocument": role_policy},
+        }
+        resources[function] = {
+            "Type": "AWS::Lambda::Function",
+            "Properties": {
+                "Runtime": "python3.13",
+                "Handler": handler,
+                "Role": {"Fn::GetAtt": [f"{function}Role", "Arn"]},
+                "Code": {"ZipFile": "def lambda_handler(event, context): pass"},
+                "Environment": {"Variables": variables},
+            },
+        }
     return json.dumps(
         {
-            "Resources": {
-                "NotifyRole": {
-                    "Type": "AWS::IAM::Role",
-                    "Properties": {"AssumeRolePolicyDocument": role_policy},
-                },
-                "NotifyFunction": {
-                    "Type": "AWS::Lambda::Function",
-                    "Properties": {
-                        "Runtime": "python3.13",
-                        "Handler": "callbacks.handlers.notify.lambda_handler",
-                        "Role": {"Fn::GetAtt": ["NotifyRole", "Arn"]},
-                        "Code": {"ZipFile": "def lambda_handler(event, context): pass"},
-                        "Environment": {
-                            "Variables": {
-                                "TABLE_NAME": TABLE,
-                                "SENDER_EMAIL": SENDER,
-                                "OFFICE_EMAILS": ",".join(OFFICES),
-                                "SES_CONFIGURATION_SET": CONFIG_SET,
-                            }
-                        },
-                    },
-                },
-                "StaffAlertAlarmTopic": {"Type": "AWS::SNS::Topic"},
-            }
+            # What StaffEmailPolicy's document refers to, given as parameters to moto's CloudFormation.
+            "Parameters": {
+                name: {"Type": "String"}
+                for name in ("SenderEmail", "OfficeEmails", "StaffAlertConfigurationSet")
+            },
+            "Resources": resources,
         }
     )
 
@@ -165,12 +236,25 @@ def deployed(environment: dict[str, str]) -> Iterator[Deployed]:
             EmailIdentity=DOMAIN, DkimSigningAttributes={"NextSigningKeyLength": "RSA_2048_BIT"}
         )
         cloudformation = session.client("cloudformation")
-        cloudformation.create_stack(StackName=STACK, TemplateBody=notifier_stack_template())
-        topic_arn = next(
-            r["PhysicalResourceId"]
-            for r in cloudformation.list_stack_resources(StackName=STACK)["StackResourceSummaries"]
-            if r["LogicalResourceId"] == "StaffAlertAlarmTopic"
+        cloudformation.create_stack(
+            StackName=STACK,
+            TemplateBody=notifier_stack_template(),
+            Parameters=[
+                {"ParameterKey": "SenderEmail", "ParameterValue": SENDER},
+                {"ParameterKey": "OfficeEmails", "ParameterValue": ",".join(OFFICES)},
+                {"ParameterKey": "StaffAlertConfigurationSet", "ParameterValue": CONFIG_SET},
+            ],
         )
+        physical = {
+            r["LogicalResourceId"]: r["PhysicalResourceId"]
+            for r in cloudformation.list_stack_resources(StackName=STACK)["StackResourceSummaries"]
+        }
+        topic_arn = physical["StaffAlertAlarmTopic"]
+        # moto's CloudFormation leaves a role's ManagedPolicyArns unattached: attach as AWS would.
+        for function in SENDING_FUNCTIONS:
+            session.client("iam").attach_role_policy(
+                RoleName=physical[f"{function}Role"], PolicyArn=physical["StaffEmailPolicy"]
+            )
         # moto confirms an email subscription at once, as AWS does once the link is clicked.
         subscription = session.client("sns").subscribe(
             TopicArn=topic_arn, Protocol="email", Endpoint=ALARM_EMAIL
@@ -213,6 +297,7 @@ def test_local_stack_as_make_run_provisions_it_passes_or_says_why_not() -> None:
         "[n/a ]",  # no SES account API in moto
         "[ ok ]",
         "[ ok ]",
+        "[n/a ]",  # the local functions have no IAM role
         "[n/a ]",  # no DNS, no DKIM
         "[ ok ]",
         "[n/a ]",  # no suppression list in moto
@@ -221,10 +306,10 @@ def test_local_stack_as_make_run_provisions_it_passes_or_says_why_not() -> None:
         "[ ok ]",
         "[n/a ]",  # no alarms locally
     ]
-    for check in (SENDING, DKIM, SUPPRESSION, SUBSCRIPTION):
+    for check in (SENDING, SEND, DKIM, SUPPRESSION, SUBSCRIPTION):
         assert "not applicable here: " in line_of(output, check)[0]
     assert "counts as in the sandbox; every office address is a verified identity" in output
-    assert output.splitlines()[-1] == "6 ok, 0 failed, 4 not applicable here"
+    assert output.splitlines()[-1] == "6 ok, 0 failed, 5 not applicable here"
 
 
 def test_a_stack_that_can_deliver_passes_every_check(
@@ -266,6 +351,167 @@ def test_sandbox_with_every_office_address_verified_passes(
 
     assert code == 0
     assert "the account is in the SES sandbox; every office address is a verified identity" in output
+
+
+def test_sandbox_with_the_templates_permission_lets_every_function_send_to_an_address_verified_alone(
+    deployed: Deployed, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """In the sandbox, with OFFICES[1] verified on its own: template.yaml's StaffEmailPolicy allows it."""
+    deployed.ses_account.account["ProductionAccessEnabled"] = False
+
+    code, output = deployed.doctor(capsys)
+
+    assert code == 0, output
+    line, advice = line_of(output, SEND)
+    assert line.startswith("[ ok ]")
+    assert f"IAM lets NotifyFunction, DigestFunction send from {SENDER} to {', '.join(OFFICES)}" in line
+    assert "in the SES sandbox, so SES checks each office address's identity too" in line
+    assert "this IAM has no policy simulator: the doctor read the roles' own policies" in line
+    assert "IntakeFunction" not in line
+    assert advice == ""
+
+
+def test_a_role_that_would_refuse_an_office_address_verified_alone_fails_and_is_named(
+    deployed: Deployed, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The issue's sandbox: an office address verified alone, a role allowing only the sender's identities."""
+    deployed.ses_account.account["ProductionAccessEnabled"] = False
+    # The first office address is on the sender's verified domain: that identity is the domain's.
+    deployed.client("ses").delete_identity(Identity=OFFICES[0])
+    deployed.give_role_only("DigestFunction", SENDER_ONLY_STATEMENT)
+
+    code, output = deployed.doctor(capsys)
+
+    assert code == 1
+    assert failed_checks(output) == [SEND]
+    line, advice = line_of(output, SEND)
+    role = deployed.physical("DigestFunctionRole")
+    assert (
+        f"IAM would refuse DigestFunction (role {role}) sending to {OFFICES[1]}: no statement of the role "
+        f"allows it on arn:aws:ses:{REGION}:{DEFAULT_ACCOUNT_ID}:identity/{OFFICES[1]}"
+    ) in line
+    assert "NotifyFunction" not in line  # its role carries the template's permission
+    assert OFFICES[0] not in line  # allowed through the sender's domain
+    assert "fails with AccessDenied" in line
+    assert "StaffEmailPolicy" in advice
+    assert "leave the SES sandbox" in advice
+
+
+def test_out_of_the_sandbox_the_recipients_identities_are_not_asked_for(
+    deployed: Deployed, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """With production access SES authorises only the sender's identity and the configuration set."""
+    deployed.give_role_only("DigestFunction", SENDER_ONLY_STATEMENT)
+
+    code, output = deployed.doctor(capsys)
+
+    assert code == 0, output
+    assert "out of the sandbox, so SES checks the sender's identity and the configuration set" in output
+
+
+def test_a_role_that_may_not_send_from_the_sender_fails(
+    deployed: Deployed, capsys: pytest.CaptureFixture[str]
+) -> None:
+    other_sender = {
+        **SENDER_ONLY_STATEMENT,
+        "Condition": {"StringEquals": {"ses:FromAddress": "x@mail.example"}},
+    }
+    deployed.give_role_only("NotifyFunction", other_sender)
+
+    code, output = deployed.doctor(capsys)
+
+    assert code == 1
+    line, _ = line_of(output, SEND)
+    assert f"NotifyFunction (role {deployed.physical('NotifyFunctionRole')}) sending from {SENDER}" in line
+    assert f"through the configuration set {CONFIG_SET}" in line
+
+
+def test_an_explicit_deny_beside_the_templates_permission_fails_and_says_which(
+    deployed: Deployed, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A Deny added by hand wins over StaffEmailPolicy's Allow, as IAM decides."""
+    deployed.ses_account.account["ProductionAccessEnabled"] = False
+    deny = {
+        "Sid": "NoNurse",
+        "Effect": "Deny",
+        "Action": "ses:Send*",
+        "Resource": f"arn:aws:ses:*:*:identity/{OFFICES[1]}",
+    }
+    deployed.client("iam").put_role_policy(
+        RoleName=deployed.physical("NotifyFunctionRole"),
+        PolicyName="hand-made",
+        PolicyDocument=json.dumps({"Version": "2012-10-17", "Statement": [deny]}),
+    )
+
+    code, output = deployed.doctor(capsys)
+
+    assert code == 1
+    line, _ = line_of(output, SEND)
+    assert f"NotifyFunction (role {deployed.physical('NotifyFunctionRole')}) sending to {OFFICES[1]}" in line
+    assert "denied by inline policy hand-made, statement NoNurse" in line
+    assert "DigestFunction" not in line
+
+
+@dataclass
+class PolicySimulator:
+    """IAM's SimulatePrincipalPolicy, answering in AWS's documented shape (moto has none)."""
+
+    denied: set[str] = field(default_factory=set)
+    requests: list[dict[str, Any]] = field(default_factory=list)
+
+    def attach(self, session: boto3.session.Session) -> None:
+        session.events.register("before-call.iam.SimulatePrincipalPolicy", self._simulate)
+
+    def _simulate(self, params: dict[str, Any], **_: Any) -> tuple[AWSResponse, dict[str, Any]]:
+        body = params["body"]
+        self.requests.append(body)
+        resources = [value for key, value in body.items() if key.startswith("ResourceArns.member.")]
+        results = [
+            {
+                "EvalResourceName": arn,
+                "EvalResourceDecision": "implicitDeny" if arn in self.denied else "allowed",
+                "MatchedStatements": [] if arn in self.denied else [{"SourcePolicyId": "StaffEmailPolicy"}],
+            }
+            for arn in resources
+        ]
+        answer = {
+            "EvaluationResults": [
+                {
+                    "EvalActionName": "ses:SendEmail",
+                    "EvalResourceName": "*",
+                    "EvalDecision": "implicitDeny" if self.denied & set(resources) else "allowed",
+                    "ResourceSpecificResults": results,
+                    "MissingContextValues": [],
+                }
+            ],
+            "IsTruncated": False,
+            "ResponseMetadata": {"HTTPStatusCode": 200},
+        }
+        return AWSResponse("https://iam.amazonaws.com", 200, {}, None), answer
+
+
+def test_on_aws_the_answer_is_iams_policy_simulator(
+    deployed: Deployed, capsys: pytest.CaptureFixture[str]
+) -> None:
+    deployed.ses_account.account["ProductionAccessEnabled"] = False
+    office_identity = f"arn:aws:ses:{REGION}:{DEFAULT_ACCOUNT_ID}:identity/{OFFICES[1]}"
+    simulator = PolicySimulator(denied={office_identity})
+    simulator.attach(deployed.session)
+
+    code, output = deployed.doctor(capsys)
+
+    assert code == 1
+    line, _ = line_of(output, SEND)
+    assert "IAM's policy simulator" in line
+    assert "doctor read the roles' own policies" not in line
+    assert f"sending to {OFFICES[1]}: no statement of the role allows it on {office_identity}" in line
+    # One simulation per sending function, of ses:SendEmail, with the keys SES puts on the request.
+    assert len(simulator.requests) == len(SENDING_FUNCTIONS)
+    for request in simulator.requests:
+        assert request["ActionNames.member.1"] == "ses:SendEmail"
+        values = set(request.values())
+        assert {office_identity, "ses:FromAddress", "ses:Recipients", SENDER, *OFFICES} <= values
+        assert f"arn:aws:ses:{REGION}:{DEFAULT_ACCOUNT_ID}:configuration-set/{CONFIG_SET}" in values
 
 
 def test_sending_paused_fails(deployed: Deployed, capsys: pytest.CaptureFixture[str]) -> None:
