@@ -7,6 +7,7 @@ configuration set. Nothing here is a second, hand-written copy of a resource def
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cache
@@ -70,6 +71,21 @@ class Provisioned:
     dead_letter_queue_arn: str
     sender_email: str
     configuration_set: str
+
+
+def signing_secret_environment(current: str, previous: str = "none") -> dict[str, str]:
+    """What CloudFormation's dynamic references put in the functions' configuration."""
+    return {"SIGNING_SECRET": current, "SIGNING_SECRET_PREVIOUS": previous, "SIGNING_SECRET_ROTATION": "0"}
+
+
+def create_signing_secret(session: Any, name: str, current: str) -> str:
+    """The template's SigningSecret in Secrets Manager, as CloudFormation would generate it around
+    ``current``; its ARN."""
+    _, secret = resource_of_type("AWS::SecretsManager::Secret")
+    generated = secret["Properties"]["GenerateSecretString"]
+    value = json.loads(generated["SecretStringTemplate"]) | {generated["GenerateStringKey"]: current}
+    created = session.client("secretsmanager").create_secret(Name=name, SecretString=json.dumps(value))
+    return str(created["ARN"])
 
 
 def provision(

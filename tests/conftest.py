@@ -36,10 +36,10 @@ TEST_ENV = {
     "POWERTOOLS_SERVICE_NAME": "callback-requests",
     "POWERTOOLS_METRICS_NAMESPACE": "CallbackRequests",
     "POWERTOOLS_DEV": "false",
-    "SIGNING_SECRET_PARAMETER": "/callback-requests-test/signing-secret",
+    "SIGNING_SECRET": "test-signing-secret-0123456789abcdef",
     "API_BASE_URL": "http://127.0.0.1:3000",
 }
-SIGNING_SECRET = "test-signing-secret-0123456789abcdef"
+SIGNING_SECRET = TEST_ENV["SIGNING_SECRET"]
 
 
 @pytest.fixture(autouse=True)
@@ -61,6 +61,7 @@ def environment(monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, str]]:
         "AWS_ENDPOINT_URL_DYNAMODB",
         "AWS_ENDPOINT_URL_SESV2",
         "MIN_FILL_SECONDS",
+        "SIGNING_SECRET_PREVIOUS",
         "ADDRESS_HOURLY_CAP",
         "PHONE_DAILY_CAP",
         "TURNSTILE_SECRET_PARAMETER",
@@ -87,9 +88,6 @@ def moto_aws(environment: dict[str, str]) -> Iterator[Provisioned]:
             queue_name="staff-alert-dlq",
             sender_email=environment["SENDER_EMAIL"],
             configuration_set=environment["SES_CONFIGURATION_SET"],
-        )
-        boto3.client("ssm").put_parameter(
-            Name=environment["SIGNING_SECRET_PARAMETER"], Value=SIGNING_SECRET, Type="SecureString"
         )
         yield provisioned
 

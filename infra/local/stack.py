@@ -26,12 +26,19 @@ from infra.local.template import (
     schedule_specs,
     stream_source_spec,
 )
-from infra.provision import Provisioned, provision, resource_of_type
+from infra.provision import (
+    Provisioned,
+    create_signing_secret,
+    provision,
+    resource_of_type,
+    signing_secret_environment,
+)
 
 # The names infra/sam/env-vars.json and the settings' defaults use, so that `sam local invoke`
 # against this moto finds the same table, sender and configuration set.
 TABLE_NAME = "callback-requests"
 QUEUE_NAME = "staff-alert-dlq"
+SIGNING_SECRET_NAME = "callback-requests/signing-secret"  # noqa: S105 - a name, not a secret
 CONFIGURATION_SET = "staff-alerts"
 SENDER_EMAIL = "callbacks@example.com"
 OFFICE_EMAILS = "office@example.com"
@@ -53,6 +60,8 @@ class StackConfig:
     sweep_interval: float = 20.0  # the staff-alert sweep's period here (5 minutes in the template)
     # Settings over the template's (`--env NAME=VALUE`): the e2e suite lifts the spam caps with it.
     extra_environment: dict[str, str] = field(default_factory=dict)
+    # The value CloudFormation would generate for the template's SigningSecret: new each run.
+    signing_secret: str = field(default_factory=lambda: secrets.token_urlsafe(48))
 
     @property
     def api_base(self) -> str:
@@ -84,7 +93,7 @@ def function_environment(config: StackConfig) -> dict[str, str]:
         "ALERT_SWEEP_MIN_AGE_SECONDS": "10",
     }
     # Values the template derives from deployed resources (!Sub of the API's URL): the local ones.
-    local_values = {"API_BASE_URL": config.api_base}
+    local_values = {"API_BASE_URL": config.api_base, **signing_secret_environment(config.signing_secret)}
     for spec in function_specs().values():
         for name, value in spec.environment.items():
             if value == {"Ref": "AWS::NoValue"}:
@@ -131,14 +140,8 @@ class LocalStack:
             configuration_set=CONFIGURATION_SET,
             office_emails=OFFICE_EMAILS.split(","),
         )
-        # The signing secret that `aws ssm put-parameter` makes once per deployment
-        # (docs/operations.md, step 8).
-        boto3.client("ssm").put_parameter(
-            Name=os.environ["SIGNING_SECRET_PARAMETER"],
-            Value=secrets.token_urlsafe(32),
-            Type="SecureString",
-            Overwrite=True,
-        )
+        # The template's SigningSecret, holding what the functions' configuration carries.
+        create_signing_secret(boto3.session.Session(), SIGNING_SECRET_NAME, self.config.signing_secret)
         self._load_functions()
         stream = stream_source_spec()
         self._poller = StreamPoller(

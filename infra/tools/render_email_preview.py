@@ -47,7 +47,7 @@ PREVIEW_SETTINGS = {
     "thank_you_url": "https://www.accentplasticsurgery.example/thank-you",
     "sender_email": "alerts@accentplasticsurgery.example",
     "office_emails": ["frontdesk@accentplasticsurgery.example"],
-    "signing_secret_parameter": "/callback-requests/signing-secret",
+    "signing_secret": "a-made-up-secret-for-the-preview",
     "api_base_url": API,
 }
 

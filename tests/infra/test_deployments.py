@@ -69,6 +69,7 @@ ACCOUNT_WIDE_NAMES = {
     "AWS::SES::ConfigurationSet": "Name",
     "AWS::SES::EmailIdentity": "EmailIdentity",
     "AWS::SNS::Topic": "TopicName",
+    "AWS::SecretsManager::Secret": "Name",
     "AWS::SQS::Queue": "QueueName",
     "AWS::Scheduler::ScheduleGroup": "Name",
     "AWS::WAFv2::WebACL": "Name",

@@ -92,7 +92,7 @@ def test_given_the_api_then_it_routes_the_contract_and_throttles() -> None:
 def test_given_the_intake_function_then_it_may_only_write_its_table_and_read_its_secrets() -> None:
     statements = resource("IntakeFunction")["Properties"]["Policies"][0]["Statement"]
 
-    table, secrets = statements
+    table, turnstile = statements
     # Puts (the request, its markers) and Updates (the spam caps) in one TransactWriteItems; the
     # mark-as-called page reads a request (GetItem) and marks it (UpdateItem).
     assert table == {
@@ -100,25 +100,48 @@ def test_given_the_intake_function_then_it_may_only_write_its_table_and_read_its
         "Action": ["dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:GetItem"],
         "Resource": {"Fn::GetAtt": ["CallbackRequestsTable", "Arn"]},
     }
-    assert secrets["Action"] == "ssm:GetParameter"
-    signing, turnstile = secrets["Resource"]
-    assert "${SigningSecretParameter}" in signing["Fn::Sub"]
-    assert turnstile["Fn::If"][0] == "HasTurnstile"
-    assert not any("Delete" in str(statement) or "*" in str(statement["Action"]) for statement in statements)
+    # Turnstile's secret only, and only while Turnstile is on: the signing secret needs no call.
+    condition, allowed, absent = turnstile["Fn::If"]
+    assert (condition, absent) == ("HasTurnstile", {"Ref": "AWS::NoValue"})
+    assert allowed["Action"] == "ssm:GetParameter"
+    assert "${TurnstileSecretParameter}" in allowed["Resource"]["Fn::Sub"]
+    assert not any("Delete" in str(statement) or "*" in str(statement) for statement in statements)
 
 
-SECRET_ARN = {
-    "Fn::Sub": "arn:${AWS::Partition}:ssm:${AWS::Region}:${AWS::AccountId}:parameter${SigningSecretParameter}"
-}
+SIGNING_FUNCTIONS = ("IntakeFunction", "NotifyFunction", "DigestFunction", "StaffAlertSweepFunction")
 
 
-def test_given_the_links_then_they_are_signed_with_the_one_signing_secret(
+def test_given_a_first_deploy_then_the_stack_makes_its_signing_secret_itself(
     template: dict[str, Any],
 ) -> None:
+    [(name, secret)] = [
+        (name, r) for name, r in template["Resources"].items() if r["Type"] == "AWS::SecretsManager::Secret"
+    ]
+    generated = secret["Properties"]["GenerateSecretString"]
+
+    assert "SecretString" not in secret["Properties"]  # never a value in the template
+    assert generated["GenerateStringKey"] == "current"
+    assert json.loads(generated["SecretStringTemplate"]) == {"previous": "none"}
+    assert generated["PasswordLength"] >= 32
+    assert "SigningSecretParameter" not in template["Parameters"]  # no put-parameter before a deploy
     assert not [r for r in template["Resources"].values() if r["Type"].startswith("AWS::SSM::")]
-    for name in ("IntakeFunction", "NotifyFunction", "DigestFunction"):
+    assert name == "SigningSecret"
+
+
+def test_given_the_links_then_they_are_signed_with_the_one_signing_secret_from_the_configuration() -> None:
+    for name in SIGNING_FUNCTIONS:
         env = resource(name)["Properties"]["Environment"]["Variables"]
-        assert env["SIGNING_SECRET_PARAMETER"] == {"Ref": "SigningSecretParameter"}
+        assert env["SIGNING_SECRET"] == {
+            "Fn::Sub": "{{resolve:secretsmanager:${SigningSecret}:SecretString:current}}"
+        }, name
+        assert env["SIGNING_SECRET_PREVIOUS"] == {
+            "Fn::Sub": "{{resolve:secretsmanager:${SigningSecret}:SecretString:previous}}"
+        }, name
+        # A new value makes CloudFormation resolve the secret again (make rotate-secret).
+        assert env["SIGNING_SECRET_ROTATION"] == {"Ref": "SigningSecretRotation"}, name
+        policies = json.dumps(resource(name)["Properties"].get("Policies", []))
+        assert "secretsmanager" not in policies  # the functions never read it: the deploy does
+        assert "SigningSecret" not in policies, name
 
 
 def test_given_the_open_requests_index_then_it_is_sparse_and_projects_nothing_personal() -> None:
@@ -139,13 +162,12 @@ def test_given_the_digest_then_it_runs_at_8_and_13_office_time_and_may_only_quer
     assert schedule["ScheduleExpression"] == "cron(0 8,13 * * ? *)"
     assert schedule["ScheduleExpressionTimezone"] == {"Ref": "OfficeTimeZone"}
     assert json.loads(schedule["Input"]) == {"scheduled_time": "<aws.scheduler.scheduled-time>"}
-    assert set(actions) == {'"dynamodb:Query"', '"ssm:GetParameter"'}
+    assert set(actions) == {'"dynamodb:Query"'}
     # It emails the office with the one permission every sender has (tests/infra/test_deployments.py).
     assert {"Ref": "StaffEmailPolicy"} in digest["Policies"]
     assert actions['"dynamodb:Query"']["Resource"] == {
         "Fn::Sub": "${CallbackRequestsTable.Arn}/index/OpenRequests"
     }
-    assert actions['"ssm:GetParameter"']["Resource"] == SECRET_ARN
     for name in ("NotifyFunction", "DigestFunction"):
         base = resource(name)["Properties"]["Environment"]["Variables"]["API_BASE_URL"]
         assert base == {"Fn::Sub": "https://${CallbackApi}.execute-api.${AWS::Region}.${AWS::URLSuffix}/v1"}
@@ -221,7 +243,7 @@ def _notifier_statements() -> list[dict[str, Any]]:
 def test_given_the_notifier_then_it_may_send_only_from_the_sender_and_only_update_the_table() -> None:
     actions = {json.dumps(statement["Action"]): statement for statement in _notifier_statements()}
 
-    assert actions['"ssm:GetParameter"']["Resource"] == SECRET_ARN
+    assert not [action for action in actions if "ssm" in action or "secretsmanager" in action]
     assert actions['["dynamodb:UpdateItem", "dynamodb:GetItem"]']["Resource"] == {
         "Fn::GetAtt": ["CallbackRequestsTable", "Arn"]
     }
@@ -257,7 +279,6 @@ def test_given_the_notifier_then_it_reads_only_its_own_tables_stream() -> None:
         "dynamodb:GetItem",
         "ses:SendEmail",
         "sqs:SendMessage",
-        "ssm:GetParameter",
     }
 
 
@@ -404,11 +425,6 @@ def test_given_the_sweep_then_it_runs_every_5_minutes_and_may_only_query_the_uns
             "Action": "dynamodb:Query",
             "Resource": {"Fn::Sub": "${CallbackRequestsTable.Arn}/index/alert-pending"},
         },
-        {  # the signing secret of the mark-as-called link its alerts carry
-            "Effect": "Allow",
-            "Action": "ssm:GetParameter",
-            "Resource": SECRET_ARN,
-        },
     ]
     assert {"Ref": "StaffAlertSenderPolicy"} in props["Policies"]
 
@@ -456,3 +472,20 @@ def test_given_the_configuration_set_then_delivery_problems_reach_the_delivery_e
     assert pattern["detail"]["mail"]["tags"]["ses:configuration-set"] == [
         {"Ref": "StaffAlertConfigurationSet"}
     ]
+
+
+def test_given_each_function_then_its_template_environment_sets_every_setting_its_entry_point_requires(
+    template: dict[str, Any],
+) -> None:
+    import importlib
+
+    from callbacks.core.settings import ENV_NAMES, REQUIRED
+
+    shared = template["Globals"]["Function"]["Environment"]["Variables"]
+    for name, spec in template["Resources"].items():
+        if spec["Type"] != "AWS::Serverless::Function":
+            continue
+        module = importlib.import_module(spec["Properties"]["Handler"].rsplit(".", 1)[0])
+        own = spec["Properties"].get("Environment", {}).get("Variables", {})
+        needed = {*REQUIRED, *(ENV_NAMES[field] for field in module.REQUIRED_SETTINGS)}
+        assert needed <= set(shared) | set(own), f"{name} lacks {sorted(needed - set(shared) - set(own))}"

@@ -72,11 +72,11 @@ def forged_token(request_id: str) -> str:
     return f"{epoch}.{base64.urlsafe_b64encode(digest).rstrip(b'=').decode()}"
 
 
-def lose_the_secret() -> None:
-    """Parameter Store no longer has the signing secret, and this process (a new one) has no copy."""
-    boto3.client("ssm").delete_parameter(Name=get_settings().signing_secret_parameter)
+def lose_the_secret(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A function whose configuration lost the signing secret (a new process: no copy of it)."""
+    monkeypatch.delenv("SIGNING_SECRET")
+    get_settings.cache_clear()
     signing.forget_keys()
-    aws.reset_clients()
 
 
 def link_event(
@@ -340,10 +340,10 @@ def test_given_a_signed_link_to_a_request_no_longer_stored_then_404_page(moto_aw
 
 
 def test_given_the_secret_cannot_be_read_then_try_again_page_and_nothing_changes(
-    saved: StoredCallbackRequest, moto_aws: Provisioned
+    saved: StoredCallbackRequest, moto_aws: Provisioned, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     token = token_for(saved.id, moto_aws)
-    lose_the_secret()
+    lose_the_secret(monkeypatch)
 
     answer = press_button(saved.id, token)
 
@@ -377,11 +377,11 @@ def test_given_a_new_request_then_its_alert_carries_a_link_that_opens_its_page(
 
 
 def test_given_the_secret_cannot_be_read_then_the_alert_goes_out_without_its_link(
-    saved: StoredCallbackRequest, moto_aws: Provisioned
+    saved: StoredCallbackRequest, moto_aws: Provisioned, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     from callbacks.logic import alerting
 
-    lose_the_secret()
+    lose_the_secret(monkeypatch)
     alerting.forget_recent_alerts()
 
     assert alerting.alert_staff(saved, get_settings()) == "sent"

@@ -20,7 +20,7 @@ import boto3
 import pytest
 from pytest_socket import enable_socket, socket_allow_hosts
 
-from callbacks.adapters import aws
+from callbacks.adapters import aws, signing
 from callbacks.core.settings import get_settings
 from callbacks.logic import spam
 from callbacks.models.api import CallbackRequestReceipt
@@ -181,9 +181,7 @@ def test_given_caps_then_a_request_is_still_one_dynamodb_call_and_no_address_is_
 def test_given_the_secret_out_of_reach_then_the_request_is_stored_unjudged_never_lost(
     moto_aws: Provisioned, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    monkeypatch.setenv("SIGNING_SECRET_PARAMETER", "/no/such/parameter")
-    from callbacks.core.settings import get_settings
-
+    monkeypatch.delenv("SIGNING_SECRET")  # a function deployed without its secret
     get_settings.cache_clear()
 
     answer = invoke(json_event({**VALID, "render_token": "1796144973591.whatever"}))
@@ -395,3 +393,21 @@ def test_given_another_office_time_zone_then_the_phone_caps_day_is_that_offices_
 
     assert phone_cap.key.endswith("#2026-12-01")
     assert spam.caps("+16623776290", None, moment, deployment_settings())[0].key.endswith("#2026-12-02")
+
+
+def test_given_a_cold_intake_then_an_accepted_request_makes_exactly_one_aws_call(
+    moto_aws: Provisioned,
+) -> None:
+    # A post without JavaScript warms nothing first: the process is as new as Lambda makes it.
+    token = served_token()  # (that GET made no AWS call either: the secret is in the configuration)
+    aws.reset_clients()
+    signing.forget_keys()
+    get_settings.cache_clear()
+    calls: list[str] = []
+    aws._session().events.register("before-call", lambda model, **_: calls.append(model.name))
+
+    answer = posted_after(20, {**VALID, "render_token": token})
+
+    assert answer.status == 201
+    assert stored_count(moto_aws) == 1
+    assert calls == ["TransactWriteItems"]  # the request, its markers and its caps: one write

@@ -29,7 +29,7 @@ _CONFIG: dict[str, dict[str, Any]] = {
         "read_timeout": 1,
         "retries": {"mode": "standard", "total_max_attempts": DYNAMODB_ATTEMPTS},
     },
-    # Parameter Store (the intake's signing secret): 2 x (1 + 1) + 1 = 5 s.
+    # Parameter Store (Turnstile's secret, while Turnstile is on): 2 x (1 + 1) + 1 = 5 s.
     "ssm": {
         "connect_timeout": 1,
         "read_timeout": 1,

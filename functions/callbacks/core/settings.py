@@ -12,7 +12,7 @@ from functools import cache
 from typing import Annotated
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
 
 from callbacks.core.office import OFFICE_TIME_ZONE, WEEKDAYS
 
@@ -29,21 +29,27 @@ class MissingSettingsError(RuntimeError):
 
 class Settings(BaseModel):
     """What a deployment decides. What only a deployment can know (its table, origins, addresses,
-    links) is required, with no default: the template sets it, and so do the local stack and the
-    tests. The rest has the practice's defaults."""
+    links) has no default: every function needs the table and the origins; the addresses and links
+    are required by the entry points that use them (``require``), and the template sets each one
+    where it is used, as the local stack and the tests do. The rest has the practice's defaults."""
 
     model_config = ConfigDict(frozen=True)
 
     table_name: str
     allowed_origins: Annotated[tuple[str, ...], Field(min_length=1)]
-    thank_you_url: str
+    thank_you_url: str = ""  # "" is unset: the intake requires it
     retention_days: Annotated[int, Field(ge=1, le=3650)] = 365
-    sender_email: str
-    office_emails: Annotated[tuple[str, ...], Field(min_length=1)]
+    sender_email: str = ""  # unset until an entry point that sends requires it
+    office_emails: tuple[str, ...] = ()
     ses_configuration_set: str | None = None
     email_include_details: bool = True
     # Spam defences (http_errors never tells a caught sender; see spam.py).
-    signing_secret_parameter: str
+    # The HMAC secret (CloudFormation generates it in Secrets Manager and resolves it into the
+    # configuration at deploy): optional, because a function without it must still store every
+    # request; the spam layers that need it then stand aside, counted. ``previous`` is the value
+    # before the last rotation, still accepted for what was signed with it.
+    signing_secret: SecretStr | None = None
+    signing_secret_previous: SecretStr | None = None
     min_fill_seconds: Annotated[float, Field(ge=0, le=60)] = 2.0
     render_token_max_age_hours: Annotated[int, Field(ge=1, le=24 * 30)] = 48
     phone_daily_cap: Annotated[int, Field(ge=3)] = 5
@@ -54,7 +60,7 @@ class Settings(BaseModel):
     office_days: Annotated[tuple[str, ...], Field(min_length=1)] = ("mon", "tue", "wed", "thu", "fri")
     office_time_zone: str = OFFICE_TIME_ZONE
     # The API's public base URL (stage included), for the mark-as-called links in emails.
-    api_base_url: str
+    api_base_url: str = ""  # unset until an entry point that makes links requires it
     # A claim on a request's alert older than this is abandoned: longer than any function's timeout
     # (a Lambda invocation never outlives it), so its holder is gone. The sweep takes it over.
     alert_claim_stale_seconds: Annotated[int, Field(ge=1)] = 300
@@ -99,6 +105,12 @@ class Settings(BaseModel):
     def _empty_is_none(cls, value: object) -> object:
         return value or None
 
+    @field_validator("signing_secret", "signing_secret_previous", mode="before")
+    @classmethod
+    def _no_placeholder(cls, value: object) -> object:
+        # The stack's secret starts with no previous value: its placeholder is "none".
+        return None if value in (None, "", "none") else value
+
 
 # The environment variable of each setting.
 ENV_NAMES = {field: field.upper() for field in Settings.model_fields}
@@ -125,7 +137,17 @@ def get_settings() -> Settings:
     return settings_from_environment()
 
 
-# On Lambda a function without a required setting fails at cold start, naming it, rather than at
-# its first request or, worse, on a guess. Elsewhere (tests, tools) settings are read on first use.
-if os.environ.get("AWS_LAMBDA_FUNCTION_NAME"):
-    get_settings()
+def require(*fields: str) -> None:
+    """On Lambda, fail this cold start unless the settings every function needs and ``fields``
+    (the ones this entry point uses) are all set, naming every one missing.
+
+    A function without a required setting must fail at once, by name, rather than at its first
+    request or, worse, on a guess. Elsewhere (tests, tools, the local stack) settings are read on
+    first use, so that a test can set them first.
+    """
+    if not os.environ.get("AWS_LAMBDA_FUNCTION_NAME"):
+        return
+    settings = get_settings()
+    missing = [ENV_NAMES[field] for field in fields if getattr(settings, field) in ("", ())]
+    if missing:
+        raise MissingSettingsError(f"required environment variables not set: {', '.join(missing)}")

@@ -14,8 +14,13 @@ from aws_lambda_powertools.utilities.data_classes import EventBridgeEvent, event
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from callbacks.core.observability import logger, metrics
+from callbacks.core.settings import require
 from callbacks.logic.alerting import DeliveryProblem, record_delivery_problem
 from callbacks.models.email import REQUEST_ID_TAG
+
+# Beyond the table and the origins, what this entry point needs set; on Lambda, checked at cold start.
+REQUIRED_SETTINGS: tuple[str, ...] = ()
+require(*REQUIRED_SETTINGS)
 
 Kind = Literal["bounce", "complaint", "reject", "delivery_delay"]
 # SES's eventType -> our kind, and where SES puts its classification of the event.

@@ -24,7 +24,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from callbacks.core import deadline
 from callbacks.core.observability import count_by_dimension, logger, metrics
-from callbacks.core.settings import get_settings
+from callbacks.core.settings import get_settings, require
 from callbacks.handlers.api import contacted
 from callbacks.handlers.api import errors as http_errors
 from callbacks.handlers.api.errors import JSON, MAX_BODY_BYTES, wants_page
@@ -35,6 +35,10 @@ from callbacks.models.api import CallbackRequestReceipt, ErrorBody
 from callbacks.models.form import IDEMPOTENCY_KEY_REGEX, CallbackRequestIn
 from callbacks.models.phone import new_area_code
 from callbacks.models.record import deadline_text, reference
+
+# Beyond the table and the origins, what this entry point needs set; on Lambda, checked at cold start.
+REQUIRED_SETTINGS: tuple[str, ...] = ("thank_you_url",)
+require(*REQUIRED_SETTINGS)
 
 router = Router()
 

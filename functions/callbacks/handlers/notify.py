@@ -23,7 +23,7 @@ from aws_lambda_powertools.utilities.data_classes.dynamo_db_stream_event import 
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from callbacks.core.observability import logger, metrics
-from callbacks.core.settings import Settings, get_settings
+from callbacks.core.settings import Settings, get_settings, require
 from callbacks.logic.alerting import (
     SPARE_SECONDS,
     AlertNotSentError,
@@ -34,6 +34,10 @@ from callbacks.logic.alerting import (
     worst_case_alert_seconds,
 )
 from callbacks.models.record import StoredCallbackRequest
+
+# Beyond the table and the origins, what this entry point needs set; on Lambda, checked at cold start.
+REQUIRED_SETTINGS: tuple[str, ...] = ("sender_email", "office_emails", "api_base_url")
+require(*REQUIRED_SETTINGS)
 
 _processor = BatchProcessor(event_type=EventType.DynamoDBStreams, raise_on_entire_batch_failure=False)
 

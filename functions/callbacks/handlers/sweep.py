@@ -12,8 +12,12 @@ from typing import Any
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from callbacks.core.observability import logger, metrics
-from callbacks.core.settings import get_settings
+from callbacks.core.settings import get_settings, require
 from callbacks.logic.alerting import send_unsent_alerts
+
+# Beyond the table and the origins, what this entry point needs set; on Lambda, checked at cold start.
+REQUIRED_SETTINGS: tuple[str, ...] = ("sender_email", "office_emails", "api_base_url")
+require(*REQUIRED_SETTINGS)
 
 
 @metrics.log_metrics

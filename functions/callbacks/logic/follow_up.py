@@ -5,18 +5,19 @@ digest (overdue.py) share. It never sees an event or the environment.
 
 A link's token is ``<expires>.<signature>``: the signature is HMAC-SHA256 over the request id and
 the expiry, with this purpose's own key derived from the deployment's one secret (signing.py,
-SSM Parameter Store), so one token marks one request, only that, and only until it expires. The
+its configuration), so one token marks one request, only that, and only until it expires. The
 GET of a link changes nothing (mail scanners open every link); only the POST of its page's button
 marks the request.
 """
 
 from __future__ import annotations
 
-import hmac
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
+from typing import TypeVar
 from urllib.parse import quote
 
 from aws_lambda_powertools.metrics import MetricUnit
@@ -28,6 +29,7 @@ from callbacks.core.settings import Settings
 from callbacks.models.errors import SecretUnavailableError, StorageUnavailableError
 from callbacks.models.record import StoredCallbackRequest, parse_timestamp, utc_timestamp
 
+T = TypeVar("T")
 PURPOSE = "mark-called"
 LINK_LIFETIME = timedelta(days=14)
 _TOKEN = re.compile(r"^(?P<expires>[0-9]{1,12})\.(?P<signature>[A-Za-z0-9_-]{43})$")
@@ -50,9 +52,9 @@ class LinkRefusedError(Exception):
         self.problem = problem
 
 
-def _signature(request_id: str, expires: int) -> str:
+def _with_the_secret(sign_or_check: Callable[[], T]) -> T:
     try:
-        return signing.signature(PURPOSE, f"{request_id}.{expires}")
+        return sign_or_check()
     except SecretUnavailableError as error:
         logger.error("mark_called_secret_unavailable", error_type=str(error))
         raise LinkRefusedError(LinkProblem.UNAVAILABLE) from None
@@ -61,7 +63,7 @@ def _signature(request_id: str, expires: int) -> str:
 def sign(request_id: str, expires: datetime) -> str:
     """The token of a link that marks ``request_id`` called until ``expires``."""
     epoch = int(expires.timestamp())
-    return f"{epoch}.{_signature(request_id, epoch)}"
+    return f"{epoch}.{_with_the_secret(lambda: signing.signature(PURPOSE, f'{request_id}.{epoch}'))}"
 
 
 def verify(request_id: str, token: str | None, now: datetime) -> None:
@@ -70,7 +72,8 @@ def verify(request_id: str, token: str | None, now: datetime) -> None:
     if not match or not _REQUEST_ID.match(request_id):
         raise LinkRefusedError(LinkProblem.MALFORMED)
     expires = int(match["expires"])
-    if not hmac.compare_digest(match["signature"], _signature(request_id, expires)):
+    message = f"{request_id}.{expires}"
+    if not _with_the_secret(lambda: signing.is_signed(PURPOSE, message, match["signature"])):
         raise LinkRefusedError(LinkProblem.FORGED)
     if now.timestamp() >= expires:
         raise LinkRefusedError(LinkProblem.EXPIRED)
