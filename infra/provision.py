@@ -50,13 +50,18 @@ def resource(logical_id: str, template: dict[str, Any] | None = None) -> dict[st
     return properties
 
 
+def resources_of_type(type_name: str, template: dict[str, Any] | None = None) -> dict[str, dict[str, Any]]:
+    """The template's resources of a type, by logical id (an ``Fn::ForEach`` loop is not one of them)."""
+    return {
+        logical_id: definition
+        for logical_id, definition in (template or load_template())["Resources"].items()
+        if isinstance(definition, dict) and definition.get("Type") == type_name
+    }
+
+
 def resource_of_type(type_name: str, template: dict[str, Any] | None = None) -> tuple[str, dict[str, Any]]:
     """The one resource of a type (the template has one table, one queue ...)."""
-    found = [
-        (logical_id, definition)
-        for logical_id, definition in (template or load_template())["Resources"].items()
-        if definition["Type"] == type_name
-    ]
+    found = list(resources_of_type(type_name, template).items())
     if len(found) != 1:
         raise LookupError(f"expected one {type_name} in template.yaml, found {len(found)}")
     return found[0]

@@ -15,9 +15,25 @@ from infra.local.stack import QUEUE_NAME, TABLE_NAME, LocalStack, StackConfig
 from infra.local.template import REPO_ROOT, api_spec
 
 
-def _env_int(name: str, default: int) -> int:
-    value = os.environ.get(name, "")
-    return int(value) if value.strip() else default
+def env(name: str, default: object) -> object:
+    """The environment variable ``name`` when set, else ``default`` (argparse converts either by type)."""
+    return os.environ.get(name, "").strip() or default
+
+
+def add_common_arguments(parser: argparse.ArgumentParser) -> None:
+    """The flags `make run` and the on-demand commands share, so that they find each other."""
+    parser.add_argument(
+        "--api-port", type=int, default=env("API_PORT", 3000), help="API and demo page port (env API_PORT)"
+    )
+    parser.add_argument(
+        "--moto-port", type=int, default=env("MOTO_PORT", 5000), help="moto server port (env MOTO_PORT)"
+    )
+    parser.add_argument(
+        "--outbox",
+        type=Path,
+        default=env("OUTBOX_DIR", REPO_ROOT / ".local" / "outbox"),
+        help="directory the sent emails are written to as .eml files (env OUTBOX_DIR)",
+    )
 
 
 def parse_args(argv: list[str] | None = None) -> StackConfig:
@@ -26,22 +42,14 @@ def parse_args(argv: list[str] | None = None) -> StackConfig:
         prog="python -m infra.local",
         description="Run the call-back request system locally, without Docker or an AWS account: "
         "moto (in-memory AWS) provisioned from template.yaml, the API with the real intake handler, "
-        "a stream poller feeding the real notify handler, the staff-alert sweep on a short schedule, "
+        "a stream poller feeding the real notify handler, the template's schedules, "
         "an .eml outbox and the demo page.",
         formatter_class=argparse.ArgumentDefaultsHelpFormatter,
     )
-    parser.add_argument(
-        "--api-port",
-        type=int,
-        default=_env_int("API_PORT", 3000),
-        help="API and demo page port (env API_PORT)",
-    )
-    parser.add_argument(
-        "--moto-port", type=int, default=_env_int("MOTO_PORT", 5000), help="moto server port (env MOTO_PORT)"
-    )
+    add_common_arguments(parser)
     parser.add_argument(
         "--moto-host",
-        default=os.environ.get("MOTO_HOST") or "127.0.0.1",
+        default=env("MOTO_HOST", "127.0.0.1"),
         help="address moto listens on (env MOTO_HOST); `make sam-local` gives it Docker's bridge address "
         "so that sam local's containers reach it; never 0.0.0.0",
     )
@@ -53,21 +61,15 @@ def parse_args(argv: list[str] | None = None) -> StackConfig:
         help="another origin allowed to post the form, e.g. a page embedding it (repeatable)",
     )
     parser.add_argument(
-        "--outbox",
-        type=Path,
-        default=Path(os.environ.get("OUTBOX_DIR") or REPO_ROOT / ".local" / "outbox"),
-        help="directory the sent emails are written to as .eml files (env OUTBOX_DIR)",
-    )
-    parser.add_argument(
         "--throttle-rate",
         type=float,
-        default=float(os.environ.get("THROTTLE_RATE_LIMIT") or spec.rate_limit),
+        default=env("THROTTLE_RATE_LIMIT", spec.rate_limit),
         help="requests per second before 429 (env THROTTLE_RATE_LIMIT; template's ThrottleRateLimit)",
     )
     parser.add_argument(
         "--throttle-burst",
         type=int,
-        default=_env_int("THROTTLE_BURST_LIMIT", spec.burst_limit),
+        default=env("THROTTLE_BURST_LIMIT", spec.burst_limit),
         help="burst of requests before 429 (env THROTTLE_BURST_LIMIT; template's ThrottleBurstLimit)",
     )
     parser.add_argument(
@@ -86,7 +88,7 @@ def parse_args(argv: list[str] | None = None) -> StackConfig:
     parser.add_argument(
         "--sweep-interval",
         type=float,
-        default=float(os.environ.get("SWEEP_INTERVAL") or 20),
+        default=env("SWEEP_INTERVAL", 20.0),
         help="seconds between runs of the staff-alert sweep (env SWEEP_INTERVAL; 5 minutes in AWS)",
     )
     parser.add_argument(
@@ -120,9 +122,7 @@ def parse_args(argv: list[str] | None = None) -> StackConfig:
 
 def banner(stack: LocalStack, seconds: float) -> str:
     config = stack.config
-    shown_outbox = (
-        os.path.relpath(config.outbox) if config.outbox.is_relative_to(Path.cwd()) else config.outbox
-    )
+    outbox = os.path.relpath(config.outbox) if config.outbox.is_relative_to(Path.cwd()) else config.outbox
     curl = (
         f"curl -i {config.api_base}/callback-requests -H 'Content-Type: application/json' "
         '-d \'{"name": "Jane Doe", "phone": "(662) 377-6290", "best_time": "morning", "consent": true}\''
@@ -134,10 +134,10 @@ def banner(stack: LocalStack, seconds: float) -> str:
             f"  API         {config.api_base}/callback-requests  (and /callback-form.js)",
             f"  origins     {', '.join(config.allowed_origins)}",
             f"  moto        {config.moto_url}  (table {TABLE_NAME}, dead-letter queue {QUEUE_NAME})",
-            f"  outbox      {shown_outbox}/",
+            f"  outbox      {outbox}/",
             *(f"  schedule    {line}" for line in stack.next_schedules()),
             f"  sweep       every {config.sweep_interval:g} s here",
-            "  on demand   make sweep, make digest, make summary",
+            "  on demand   make sweep, make digest, make summary, make ses-event",
             f"  try         {curl}",
         ]
     )

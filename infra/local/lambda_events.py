@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import base64
 import hashlib
-import json
 import time
 import uuid
 from dataclasses import dataclass
@@ -67,12 +66,6 @@ class OutgoingResponse:
     status: int
     headers: list[tuple[str, str]]
     body: bytes
-
-
-def gateway_error(status: int, message: str) -> OutgoingResponse:
-    """A response of API Gateway itself (no function involved), as it words them."""
-    body = json.dumps({"message": message}).encode()
-    return OutgoingResponse(status=status, headers=[("Content-Type", "application/json")], body=body)
 
 
 def is_binary(content_type: str | None, binary_media_types: tuple[str, ...]) -> bool:
@@ -177,10 +170,12 @@ _HOP_BY_HOP = frozenset({"content-length", "transfer-encoding", "connection"})
 
 
 def proxy_response(result: Any, request_id: str) -> OutgoingResponse:
-    """The HTTP response API Gateway makes of a proxy integration's result (502 if malformed)."""
+    """The HTTP response API Gateway makes of a proxy integration's result.
+
+    A malformed result raises ValueError: API Gateway answers it as a failed integration (502).
+    """
     if not isinstance(result, dict) or not isinstance(result.get("statusCode"), int):
-        print(f"error: the function returned a malformed proxy response (request {request_id})")
-        return gateway_error(502, "Internal server error")
+        raise ValueError(f"the function returned a malformed proxy response (request {request_id})")
     headers: list[tuple[str, str]] = []
     seen: set[str] = set()
     for name, values in (result.get("multiValueHeaders") or {}).items():

@@ -9,6 +9,7 @@ the API's log lines could carry the notifier's request ids and the other way rou
 from __future__ import annotations
 
 import importlib
+import sys
 import threading
 import time
 from collections.abc import Callable
@@ -16,9 +17,16 @@ from dataclasses import dataclass
 from typing import Any
 
 from infra.local.lambda_events import lambda_context
-from infra.local.template import FunctionSpec
+from infra.local.template import FunctionSpec, functions_dir
 
 _ONE_AT_A_TIME = threading.Lock()
+
+
+def put_functions_on_path() -> None:
+    """The functions' CodeUri on the import path, as Lambda puts it."""
+    code = str(functions_dir())
+    if code not in sys.path:
+        sys.path.insert(0, code)
 
 
 @dataclass
@@ -33,6 +41,7 @@ class LocalFunction:
     def handler(self) -> Callable[[dict[str, Any], Any], Any]:
         # Imported on first use, after the environment is set, as Lambda's cold start does.
         if self._handler is None:
+            put_functions_on_path()
             module_name, _, attribute = self.spec.handler.rpartition(".")
             self._handler = getattr(importlib.import_module(module_name), attribute)
         return self._handler

@@ -48,8 +48,9 @@ class MotoServer:
         self._server = ThreadedMotoServer(ip_address=host, port=port, verbose=False)
 
     def start(self) -> None:
-        patch_moto()
+        self._unpatch = patch_moto()
         self._server.start()
 
     def stop(self) -> None:
         self._server.stop()
+        self._unpatch.close()

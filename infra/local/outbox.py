@@ -16,6 +16,8 @@ from email.utils import format_datetime
 from pathlib import Path
 from typing import Any
 
+from infra.local.lambdas import put_functions_on_path
+
 _PARAMS_KEY = "local_outbox_params"
 _SES_DOMAIN = "email.amazonses.com"
 
@@ -53,6 +55,13 @@ def build_message(params: dict[str, Any], message_id: str, sent_at: datetime) ->
 class Outbox:
     def __init__(self, directory: Path) -> None:
         self.directory = directory
+
+    def attach_to_functions(self) -> None:
+        """Write every email the functions send: their one SES client, shared by every handler."""
+        put_functions_on_path()
+        from callbacks import aws
+
+        self.attach(aws.sesv2())
 
     def attach(self, sesv2_client: Any) -> None:
         """Write every SendEmail that ``sesv2_client`` makes successfully to the outbox."""

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import secrets
-import sys
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -16,17 +15,16 @@ from infra.local.moto_server import MotoServer, point_boto3_at
 from infra.local.outbox import Outbox
 from infra.local.schedules import Scheduler
 from infra.local.server import ApiServer, LocalApi
-from infra.local.streams import RetryPolicy, StreamPoller, local_retry_policy
+from infra.local.streams import StreamPoller, local_retry_policy
 from infra.local.template import (
     REPO_ROOT,
     api_spec,
     function_specs,
-    functions_dir,
     resolve,
     schedule_specs,
     stream_source_spec,
 )
-from infra.provision import Provisioned, provision, resource_of_type
+from infra.provision import provision, resource_of_type
 
 # The names infra/sam/env-vars.json and the settings' defaults use, so that `sam local invoke`
 # against this moto finds the same table, sender and configuration set.
@@ -98,20 +96,13 @@ class LocalStack:
         self.config = config
         api = api_spec()
         self.functions = {name: LocalFunction(spec) for name, spec in function_specs().items()}
+        rate = config.throttle_rate if config.throttle_rate is not None else api.rate_limit
+        burst = config.throttle_burst if config.throttle_burst is not None else api.burst_limit
         # Bound first: a taken API port fails before anything else starts.
-        self._api = ApiServer(
-            LocalApi(
-                api,
-                self.functions,
-                rate=config.throttle_rate if config.throttle_rate is not None else api.rate_limit,
-                burst=config.throttle_burst if config.throttle_burst is not None else api.burst_limit,
-                port=config.api_port,
-            )
-        )
+        self._api = ApiServer(LocalApi(api, self.functions, rate=rate, burst=burst, port=config.api_port))
         self._moto = MotoServer(config.moto_port, config.moto_host)
         self._poller: StreamPoller | None = None
         self._scheduler: Scheduler | None = None
-        self.provisioned: Provisioned | None = None
 
     def start(self) -> None:
         self._moto.start()
@@ -121,7 +112,7 @@ class LocalStack:
                 os.environ.setdefault(name, value)
             else:
                 os.environ[name] = value
-        self.provisioned = provision(
+        provisioned = provision(
             boto3.session.Session(),
             table_name=TABLE_NAME,
             queue_name=QUEUE_NAME,
@@ -136,15 +127,23 @@ class LocalStack:
             Type="SecureString",
             Overwrite=True,
         )
-        self._load_functions()
+        Outbox(self.config.outbox).attach_to_functions()
+        for function in self.functions.values():
+            try:
+                function.handler()  # imported now, as Lambda's init phase would
+            except ImportError as error:
+                # Answered as a 502 (API) or a failed batch (stream) until the module exists.
+                print(f"warning: {function.name} ({function.spec.handler}) cannot be imported yet: {error}")
         stream = stream_source_spec()
         self._poller = StreamPoller(
             session=boto3.session.Session(),
             table_name=TABLE_NAME,
             spec=stream,
             function=self.functions[stream.function],
-            retry=self._retry_policy(stream.maximum_retry_attempts),
-            dead_letter_queue_url=self.provisioned.dead_letter_queue_url,
+            retry=local_retry_policy(
+                stream.maximum_retry_attempts, self.config.stream_max_backoff, self.config.stream_max_retries
+            ),
+            dead_letter_queue_url=provisioned.dead_letter_queue_url,
         )
         self._poller.start()
         # Locally the sweep runs every --sweep-interval seconds, not the template's 5 minutes.
@@ -158,36 +157,12 @@ class LocalStack:
         self._scheduler.start()
         self._api.start()
 
-    def _retry_policy(self, template_retries: int) -> RetryPolicy:
-        if self.config.stream_max_retries is not None:
-            return RetryPolicy(self.config.stream_max_retries, max_delay=self.config.stream_max_backoff)
-        return local_retry_policy(template_retries, self.config.stream_max_backoff)
-
-    def _load_functions(self) -> None:
-        """Import the handlers now, as Lambda's init phase would, with fresh settings and clients."""
-        code = str(functions_dir())
-        if code not in sys.path:
-            sys.path.insert(0, code)
-        from callbacks import aws
-        from callbacks.settings import get_settings
-
-        get_settings.cache_clear()
-        aws.reset_clients()
-        Outbox(self.config.outbox).attach(aws.sesv2())
-        for function in self.functions.values():
-            try:
-                function.handler()
-            except ImportError as error:
-                # Answered as a 502 (API) or a failed batch (stream) until the module exists.
-                print(f"warning: {function.name} ({function.spec.handler}) cannot be imported yet: {error}")
-
     def next_schedules(self) -> list[str]:
         """``DigestFunction at 2026-12-02T08:00:00-06:00`` for each schedule, in its own time zone."""
-        if self._scheduler is None:
-            return []
+        firings = self._scheduler.next_firings() if self._scheduler else {}
         return [
             f"{schedule.function} at {when.astimezone(ZoneInfo(schedule.time_zone)).isoformat()}"
-            for schedule, when in sorted(self._scheduler.next_firings().items(), key=lambda item: item[1])
+            for schedule, when in sorted(firings.items(), key=lambda item: item[1])
         ]
 
     def stop(self) -> None:
