@@ -11,6 +11,7 @@ import time
 from pathlib import Path
 from types import FrameType
 
+from infra.local.outbox import shown
 from infra.local.stack import QUEUE_NAME, TABLE_NAME, LocalStack, StackConfig
 from infra.local.template import REPO_ROOT, api_spec
 
@@ -30,7 +31,7 @@ def add_common_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--outbox",
-        type=Path,
+        type=lambda text: Path(text).resolve(),
         default=env("OUTBOX_DIR", REPO_ROOT / ".local" / "outbox"),
         help="directory the sent emails are written to as .eml files (env OUTBOX_DIR)",
     )
@@ -55,7 +56,9 @@ def parse_args(argv: list[str] | None = None) -> StackConfig:
     )
     parser.add_argument(
         "--extra-origin",
+        dest="extra_origins",
         action="append",
+        type=lambda origin: origin.rstrip("/"),
         default=[],
         metavar="URL",
         help="another origin allowed to post the form, e.g. a page embedding it (repeatable)",
@@ -93,6 +96,7 @@ def parse_args(argv: list[str] | None = None) -> StackConfig:
     )
     parser.add_argument(
         "--env",
+        dest="extra_environment",
         action="append",
         default=[],
         metavar="NAME=VALUE",
@@ -100,29 +104,19 @@ def parse_args(argv: list[str] | None = None) -> StackConfig:
     )
     args = parser.parse_args(argv)
     try:
-        moto_address = ipaddress.ip_address(args.moto_host)
+        if ipaddress.ip_address(args.moto_host).is_unspecified:
+            parser.error(f"--moto-host {args.moto_host} would listen on every network; give one address")
     except ValueError:
         parser.error(f"--moto-host {args.moto_host!r} is not an IP address")
-    if moto_address.is_unspecified:
-        parser.error(f"--moto-host {args.moto_host} would listen on every network; give one address")
+    settings = dict(setting.split("=", 1) for setting in args.extra_environment if "=" in setting)
+    # Each flag is named as the field of StackConfig it sets.
     return StackConfig(
-        api_port=args.api_port,
-        moto_port=args.moto_port,
-        moto_host=args.moto_host,
-        extra_origins=tuple(origin.rstrip("/") for origin in args.extra_origin),
-        outbox=args.outbox.resolve(),
-        throttle_rate=args.throttle_rate,
-        throttle_burst=args.throttle_burst,
-        stream_max_retries=getattr(args, "stream_max_retries", None),
-        stream_max_backoff=args.stream_max_backoff,
-        sweep_interval=args.sweep_interval,
-        extra_environment=dict(setting.split("=", 1) for setting in args.env if "=" in setting),
+        **{**vars(args), "extra_origins": tuple(args.extra_origins), "extra_environment": settings}
     )
 
 
 def banner(stack: LocalStack, seconds: float) -> str:
     config = stack.config
-    outbox = os.path.relpath(config.outbox) if config.outbox.is_relative_to(Path.cwd()) else config.outbox
     curl = (
         f"curl -i {config.api_base}/callback-requests -H 'Content-Type: application/json' "
         '-d \'{"name": "Jane Doe", "phone": "(662) 377-6290", "best_time": "morning", "consent": true}\''
@@ -134,7 +128,7 @@ def banner(stack: LocalStack, seconds: float) -> str:
             f"  API         {config.api_base}/callback-requests  (and /callback-form.js)",
             f"  origins     {', '.join(config.allowed_origins)}",
             f"  moto        {config.moto_url}  (table {TABLE_NAME}, dead-letter queue {QUEUE_NAME})",
-            f"  outbox      {outbox}/",
+            f"  outbox      {shown(config.outbox)}/",
             *(f"  schedule    {line}" for line in stack.next_schedules()),
             f"  sweep       every {config.sweep_interval:g} s here",
             "  on demand   make sweep, make digest, make summary, make ses-event",

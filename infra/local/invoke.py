@@ -34,7 +34,7 @@ def main(argv: list[str] | None = None) -> int:
     specs = function_specs()
     if args.function not in specs:
         parser.error(f"no function {args.function} in template.yaml ({', '.join(sorted(specs))})")
-    config = StackConfig(api_port=args.api_port, moto_port=args.moto_port, outbox=args.outbox.resolve())
+    config = StackConfig(api_port=args.api_port, moto_port=args.moto_port, outbox=args.outbox)
     point_boto3_at(config.moto_url)
     os.environ.update(function_environment(config))
     Outbox(config.outbox).attach_to_functions()

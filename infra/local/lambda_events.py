@@ -14,6 +14,7 @@ import time
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from types import SimpleNamespace
 from typing import Any
 from urllib.parse import parse_qsl
 
@@ -21,32 +22,16 @@ ACCOUNT_ID = "123456789012"
 REGION = "us-east-1"
 
 
-@dataclass(frozen=True)
-class LambdaContext:
-    """The attributes of Lambda's context object that handlers and Powertools read."""
-
-    function_name: str
-    memory_limit_in_mb: int
-    invoked_function_arn: str
-    aws_request_id: str
-    deadline_ms: int
-    function_version: str = "$LATEST"
-    log_group_name: str = ""
-    log_stream_name: str = "local"
-
-    def get_remaining_time_in_millis(self) -> int:
-        return max(0, self.deadline_ms - int(time.time() * 1000))
-
-
-def lambda_context(function_name: str, memory_mb: int = 512, timeout_s: int = 10) -> LambdaContext:
-    """A fresh context for one invocation of ``function_name``, its deadline ``timeout_s`` away."""
-    return LambdaContext(
+def lambda_context(function_name: str, memory_mb: int = 512, timeout_s: int = 10) -> SimpleNamespace:
+    """A fresh context object for one invocation of ``function_name``, its deadline ``timeout_s`` away:
+    what the handlers and Powertools read of Lambda's."""
+    deadline = time.time() + timeout_s
+    return SimpleNamespace(
         function_name=function_name,
         memory_limit_in_mb=memory_mb,
         invoked_function_arn=f"arn:aws:lambda:{REGION}:{ACCOUNT_ID}:function:{function_name}",
         aws_request_id=str(uuid.uuid4()),
-        deadline_ms=int(time.time() * 1000) + timeout_s * 1000,
-        log_group_name=f"/aws/lambda/{function_name}",
+        get_remaining_time_in_millis=lambda: max(0, int((deadline - time.time()) * 1000)),
     )
 
 

@@ -11,7 +11,7 @@ import copy
 import os
 from datetime import UTC, datetime
 from email import policy
-from email.message import EmailMessage, Message, MIMEPart
+from email.message import EmailMessage
 from email.utils import format_datetime
 from pathlib import Path
 from typing import Any
@@ -22,18 +22,19 @@ _PARAMS_KEY = "local_outbox_params"
 _SES_DOMAIN = "email.amazonses.com"
 
 
-def _content(text: str, subtype: str) -> MIMEPart:
-    part = MIMEPart(policy=policy.SMTP)
+def shown(path: Path) -> str:
+    """``path`` as the console shows it: relative to the working directory when under it."""
+    return os.path.relpath(path) if path.is_relative_to(Path.cwd()) else str(path)
+
+
+def _transfer_encoding(text: str) -> str:
     # 8bit keeps the file readable in an editor; quoted-printable only when a line is too long for it.
-    cte = "8bit" if all(len(line) <= 900 for line in text.splitlines()) else "quoted-printable"
-    part.set_content(text, subtype=subtype, charset="utf-8", cte=cte)
-    return part
+    return "8bit" if all(len(line) <= 900 for line in text.splitlines()) else "quoted-printable"
 
 
-def build_message(params: dict[str, Any], message_id: str, sent_at: datetime) -> Message:
+def build_message(params: dict[str, Any], message_id: str, sent_at: datetime) -> EmailMessage:
     """The email SES sends for the notifier's SendEmail ``params`` (simple content), as MIME."""
     message = EmailMessage(policy=policy.SMTP)
-    message["MIME-Version"] = "1.0"
     message["From"] = params["FromEmailAddress"]
     message["To"] = ", ".join(params["Destination"]["ToAddresses"])
     if params.get("ReplyToAddresses"):
@@ -44,11 +45,9 @@ def build_message(params: dict[str, Any], message_id: str, sent_at: datetime) ->
         message["X-SES-CONFIGURATION-SET"] = params["ConfigurationSetName"]
     simple = params["Content"]["Simple"]
     message["Subject"] = simple["Subject"]["Data"]
-    body = simple["Body"]
-    message.make_alternative()
-    # typeshed wants EmailMessage parts; a MIMEPart is what multipart/alternative holds.
-    message.attach(_content(body["Text"]["Data"], "plain"))  # type: ignore[arg-type]
-    message.attach(_content(body["Html"]["Data"], "html"))  # type: ignore[arg-type]
+    text, page = simple["Body"]["Text"]["Data"], simple["Body"]["Html"]["Data"]
+    message.set_content(text, charset="utf-8", cte=_transfer_encoding(text))
+    message.add_alternative(page, subtype="html", charset="utf-8", cte=_transfer_encoding(page))
     return message
 
 
@@ -91,9 +90,5 @@ class Outbox:
             handle.write(message.as_bytes(policy=policy.SMTP))
         os.replace(partial, path)
         # Recipients and subject only: the subject never carries the visitor's details (contract).
-        shown = os.path.relpath(path) if path.is_relative_to(Path.cwd()) else str(path)
-        print(
-            f'email: to {message.get("To", "?")}, subject "{message.get("Subject", "")}" -> {shown}',
-            flush=True,
-        )
+        print(f'email: to {message["To"]}, subject "{message["Subject"]}" -> {shown(path)}', flush=True)
         return path

@@ -107,19 +107,16 @@ class Scheduler:
     ) -> None:
         self._invoke = invoke
         self._clock = clock
-        self._next = {schedule: schedule.next_after(clock()) for schedule in schedules}
+        self.next_firings = {schedule: schedule.next_after(clock()) for schedule in schedules}
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="local-scheduler", daemon=True)
-
-    def next_firings(self) -> dict[Schedule, datetime]:
-        return dict(self._next)
 
     def fire_due(self) -> int:
         """Fire every schedule whose time has come; how many fired."""
         now = self._clock()
-        due = [(schedule, when) for schedule, when in self._next.items() if when <= now]
+        due = [(schedule, when) for schedule, when in self.next_firings.items() if when <= now]
         for schedule, when in due:
-            self._next[schedule] = schedule.next_after(now)
+            self.next_firings[schedule] = schedule.next_after(now)
             try:
                 line = summary(self._invoke(schedule.function, schedule.event(when)))
                 if line is not None:  # a run that found nothing to do (the sweep, mostly) says nothing

@@ -15,7 +15,7 @@ import threading
 import time
 import traceback
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
@@ -26,14 +26,12 @@ from werkzeug.wrappers import Request, Response
 
 from infra.local.lambda_events import IncomingRequest, OutgoingResponse, proxy_event, proxy_response
 from infra.local.lambdas import LocalFunction
-from infra.local.template import REQUEST_HEADER, ApiSpec, functions_dir
+from infra.local.template import REQUEST_HEADER, ApiRoute, ApiSpec, functions_dir
 
 SITE_DIR = Path(__file__).resolve().parent / "site"
 PAGES = {"/": "index.html", "/thank-you": "thank-you.html"}
 # API Gateway's payload limit; the function enforces the contract's own, smaller one.
 MAX_PAYLOAD = 10 * 1024 * 1024
-# Bounded load: beyond this many requests in flight, new connections wait in the listen backlog.
-MAX_IN_FLIGHT = 32
 # API Gateway's own answers that the local API gives: their status and API Gateway's default body,
 # for a template that customises neither the response type nor its DEFAULT_4XX / DEFAULT_5XX.
 GATEWAY_ANSWERS = {
@@ -94,25 +92,13 @@ class TokenBucket:
             return True
 
 
-@dataclass(frozen=True)
 class Route:
-    method: str
-    resource: str
-    pattern: re.Pattern[str]
-    function: LocalFunction
-    bucket: TokenBucket
+    """One method of one resource of the API: its function, its throttle, the paths it matches."""
 
-
-def resource_pattern(resource: str) -> re.Pattern[str]:
-    """A template path such as ``/callback-requests/{id}/contacted`` as a regex naming its parameters.
-
-    Like API Gateway, ``{name}`` matches one path segment (``{name+}`` greedy paths are not used).
-    """
-    parts = re.split(r"\{([A-Za-z0-9_]+)\}", resource)
-    pattern = "".join(
-        re.escape(part) if index % 2 == 0 else f"(?P<{part}>[^/]+)" for index, part in enumerate(parts)
-    )
-    return re.compile(pattern)
+    def __init__(self, route: ApiRoute, function: LocalFunction, bucket: TokenBucket) -> None:
+        self.method, self.resource, self.function, self.bucket = route.method, route.path, function, bucket
+        # Like API Gateway, {name} matches one path segment ({name+} greedy paths are not used).
+        self.pattern = re.compile(re.sub(r"\\\{(\w+)\\\}", r"(?P<\1>[^/]+)", re.escape(route.path)))
 
 
 class LocalApi:
@@ -131,21 +117,10 @@ class LocalApi:
         self.spec = spec
         self.port = port
         self.site_dir = site_dir.resolve()
-        # Method settings "/*" "*" give every method of every resource its own bucket. Exact
-        # resources come first: API Gateway prefers them to templated ones.
-        self.routes = sorted(
-            (
-                Route(
-                    r.method,
-                    r.path,
-                    resource_pattern(r.path),
-                    functions[r.function],
-                    TokenBucket(rate, burst),
-                )
-                for r in spec.routes
-            ),
-            key=lambda route: "{" in route.resource,
-        )
+        # Method settings "/*" "*" give every method of every resource its own bucket.
+        routes = [Route(route, functions[route.function], TokenBucket(rate, burst)) for route in spec.routes]
+        # Exact resources first: API Gateway prefers them to templated ones.
+        self.routes = sorted(routes, key=lambda route: "{" in route.resource)
 
     def route_for(self, method: str, path: str) -> tuple[Route, dict[str, str]] | None:
         """The route of ``path`` and its path parameters."""
@@ -190,22 +165,19 @@ class LocalApi:
         request_id = event["requestContext"]["requestId"]
         try:
             return proxy_response(route.function.invoke(event), request_id)
-        except (
-            Exception
-        ):  # a crashed function or a malformed answer is API Gateway's 502, never a dead server
+        # A crashed function or a malformed answer is API Gateway's 502, never a dead server.
+        except Exception:
             traceback.print_exc()
             print(f"error: {route.function.name} failed (request {request_id})")
             return self.gateway_answer("DEFAULT_5XX", request)
 
     def _site_file(self, path: str) -> Path | None:
         relative = PAGES.get(path, unquote(path).lstrip("/"))
+        # Never a hidden file, nor one outside the site (a ".." part is hidden too).
         if not relative or any(part.startswith(".") for part in Path(relative).parts):
             return None
-        candidate = (self.site_dir / relative).resolve()
-        # Resolved paths outside the site (../, symlinks) are not served.
-        if not candidate.is_relative_to(self.site_dir) or not candidate.is_file():
-            return None
-        return candidate
+        page = self.site_dir / relative
+        return page if page.is_file() else None
 
     def _static(self, page: Path, request: IncomingRequest) -> OutgoingResponse:
         body = page.read_bytes()
@@ -221,42 +193,39 @@ class LocalApi:
             content_type += "; charset=utf-8"
         return OutgoingResponse(200, [("Content-Type", content_type), ("Cache-Control", "no-store")], body)
 
-
-def _printable(text: str) -> str:
-    # Request paths are the client's bytes: escape control characters before they reach a terminal.
-    return "".join(char if char.isprintable() else f"\\x{ord(char):02x}" for char in text)
-
-
-def _wsgi_app(api: LocalApi) -> Callable[..., Any]:
-    @Request.application  # type: ignore[arg-type]
-    def app(request: Request) -> Response:
+    def __call__(self, environ: dict[str, Any], start_response: Any) -> Any:
+        """The WSGI application: one HTTP request in, API Gateway's answer out, one console line."""
         started = time.monotonic()
-        sent = urlsplit(request.environ["RAW_URI"])  # the path as sent (werkzeug's PATH_INFO is decoded)
+        request = Request(environ)
+        sent = urlsplit(environ["RAW_URI"])  # the path as sent (werkzeug's PATH_INFO is decoded)
         incoming = IncomingRequest(
             method=request.method,
             path=sent.path,
             query=sent.query,
-            headers=request.environ["local.headers"],
+            headers=environ["local.headers"],
             body=b"",
             source_ip=request.remote_addr or "127.0.0.1",
-            server_port=api.port,
+            server_port=self.port,
         )
         request.max_content_length = MAX_PAYLOAD
         try:
             body = request.get_data()
         except RequestEntityTooLarge:
-            answer = api.gateway_answer("REQUEST_TOO_LARGE", incoming)
+            answer = self.gateway_answer("REQUEST_TOO_LARGE", incoming)
         except OSError as error:  # a malformed chunk, a client that stalled mid-body
             print(f"http: {request.method} {_printable(sent.path)}: unreadable body ({error})", flush=True)
-            answer = api.gateway_answer("DEFAULT_4XX", incoming)
+            answer = self.gateway_answer("DEFAULT_4XX", incoming)
         else:
-            answer = api.respond(replace(incoming, body=body))
+            answer = self.respond(replace(incoming, body=body))
         # One line per request; never the body or the query string (they may carry a visitor's data).
         ms = round((time.monotonic() - started) * 1000)
         print(f"http: {request.method} {_printable(sent.path)} -> {answer.status} ({ms} ms)", flush=True)
-        return Response(answer.body, answer.status, answer.headers)
+        return Response(answer.body, answer.status, answer.headers)(environ, start_response)
 
-    return app
+
+def _printable(text: str) -> str:
+    # Request paths are the client's bytes: escape control characters before they reach a terminal.
+    return "".join(char if char.isprintable() else f"\\x{ord(char):02x}" for char in text)
 
 
 class _Handler(WSGIRequestHandler):
@@ -270,37 +239,19 @@ class _Handler(WSGIRequestHandler):
         return environ
 
     def log_request(self, *args: Any) -> None:
-        """Silenced: the app prints one line of its own per request."""
+        """Silenced: the API prints one line of its own per request."""
 
 
-class _Server(ThreadedWSGIServer):
+class ApiServer(ThreadedWSGIServer):
+    """The local API's HTTP server on 127.0.0.1, bound at once (a taken port fails first), in a thread."""
+
     # SO_REUSEADDR (werkzeug's) only skips TIME_WAIT; SO_REUSEPORT stays off, so a busy port fails loudly.
     allow_reuse_port = False
 
     def __init__(self, api: LocalApi) -> None:
-        super().__init__("127.0.0.1", api.port, _wsgi_app(api), handler=_Handler)
-        self._slots = threading.BoundedSemaphore(MAX_IN_FLIGHT)
-
-    def process_request(self, request: Any, client_address: Any) -> None:
-        self._slots.acquire()
-        super().process_request(request, client_address)
-
-    def process_request_thread(self, request: Any, client_address: Any) -> None:
-        try:
-            super().process_request_thread(request, client_address)
-        finally:
-            self._slots.release()
-
-
-class ApiServer:
-    """The HTTP server on 127.0.0.1, serving in a thread of its own."""
-
-    def __init__(self, api: LocalApi) -> None:
-        self._server = _Server(api)  # bound now: a taken port fails before anything else starts
+        super().__init__("127.0.0.1", api.port, api, handler=_Handler)  # type: ignore[arg-type]
         # A short poll interval makes shutdown (Ctrl-C) quick.
-        self._thread = threading.Thread(
-            target=self._server.serve_forever, kwargs={"poll_interval": 0.1}, name="local-api", daemon=True
-        )
+        self._thread = threading.Thread(target=self.serve_forever, args=(0.1,), name="local-api", daemon=True)
 
     def start(self) -> None:
         self._thread.start()
@@ -308,6 +259,6 @@ class ApiServer:
     def stop(self) -> None:
         # shutdown() waits for serve_forever(): never call it if a failed start never served.
         if self._thread.is_alive():
-            self._server.shutdown()
+            self.shutdown()
             self._thread.join(timeout=5)
-        self._server.server_close()
+        self.server_close()

@@ -33,8 +33,6 @@ QUEUE_NAME = "staff-alert-dlq"
 CONFIGURATION_SET = "staff-alerts"
 SENDER_EMAIL = "callbacks@example.com"
 OFFICE_EMAILS = "office@example.com"
-# Local defaults that a developer may override with environment variables of the same name.
-_OVERRIDABLE_PREFIX = "POWERTOOLS_"
 
 
 @dataclass(frozen=True)
@@ -76,7 +74,7 @@ def function_environment(config: StackConfig) -> dict[str, str]:
         resource_of_type("AWS::SES::ConfigurationSet")[0]: CONFIGURATION_SET,
     }
     environment: dict[str, str] = {
-        # Metrics are for CloudWatch; locally their JSON would drown the console (set to false to see them).
+        # Metrics are for CloudWatch; locally their JSON would drown the console (--env ...=false shows them).
         "POWERTOOLS_METRICS_DISABLED": "true",
         # The sweep leaves requests younger than this to the stream (3 minutes in AWS): a demo waits less.
         "ALERT_SWEEP_MIN_AGE_SECONDS": "10",
@@ -107,11 +105,7 @@ class LocalStack:
     def start(self) -> None:
         self._moto.start()
         point_boto3_at(self._moto.url)
-        for name, value in {**function_environment(self.config), **self.config.extra_environment}.items():
-            if name.startswith(_OVERRIDABLE_PREFIX):
-                os.environ.setdefault(name, value)
-            else:
-                os.environ[name] = value
+        os.environ.update({**function_environment(self.config), **self.config.extra_environment})
         provisioned = provision(
             boto3.session.Session(),
             table_name=TABLE_NAME,
@@ -129,11 +123,7 @@ class LocalStack:
         )
         Outbox(self.config.outbox).attach_to_functions()
         for function in self.functions.values():
-            try:
-                function.handler()  # imported now, as Lambda's init phase would
-            except ImportError as error:
-                # Answered as a 502 (API) or a failed batch (stream) until the module exists.
-                print(f"warning: {function.name} ({function.spec.handler}) cannot be imported yet: {error}")
+            function.handler()  # imported now, as Lambda's init phase would: a broken one stops the start
         stream = stream_source_spec()
         self._poller = StreamPoller(
             session=boto3.session.Session(),
@@ -159,7 +149,7 @@ class LocalStack:
 
     def next_schedules(self) -> list[str]:
         """``DigestFunction at 2026-12-02T08:00:00-06:00`` for each schedule, in its own time zone."""
-        firings = self._scheduler.next_firings() if self._scheduler else {}
+        firings = self._scheduler.next_firings if self._scheduler else {}
         return [
             f"{schedule.function} at {when.astimezone(ZoneInfo(schedule.time_zone)).isoformat()}"
             for schedule, when in sorted(firings.items(), key=lambda item: item[1])
