@@ -13,13 +13,10 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 
 from infra.local.cli import add_common_arguments
 from infra.local.lambdas import LocalFunction
-from infra.local.moto_server import point_boto3_at
-from infra.local.outbox import Outbox
-from infra.local.stack import StackConfig, function_environment
+from infra.local.stack import StackConfig, enter_local_aws
 from infra.local.template import function_specs
 
 
@@ -35,9 +32,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.function not in specs:
         parser.error(f"no function {args.function} in template.yaml ({', '.join(sorted(specs))})")
     config = StackConfig(api_port=args.api_port, moto_port=args.moto_port, outbox=args.outbox)
-    point_boto3_at(config.moto_url)
-    os.environ.update(function_environment(config))
-    Outbox(config.outbox).attach_to_functions()
+    enter_local_aws(config)
     try:
         result = LocalFunction(specs[args.function]).invoke(json.loads(args.event))
     except Exception as error:  # the stack is probably not running: say so in one line

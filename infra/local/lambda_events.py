@@ -45,6 +45,10 @@ class IncomingRequest:
     source_ip: str
     server_port: int
 
+    def header(self, name: str) -> str | None:
+        """Its header ``name``, in any case (the last value, as API Gateway's single-value map keeps)."""
+        return {key.lower(): value for key, value in self.headers}.get(name.lower())
+
 
 @dataclass(frozen=True)
 class OutgoingResponse:
@@ -93,16 +97,15 @@ def proxy_event(
     ]
     single_headers, multi_headers = _single_and_multi(headers)
     query, multi_query = _single_and_multi(parse_qsl(request.query, keep_blank_values=True))
-    lower_headers = {name.lower(): value for name, value in headers}
     body: str | None = None
     encoded = False
     if request.body:
-        if is_binary(lower_headers.get("content-type"), binary_media_types):
+        if is_binary(request.header("content-type"), binary_media_types):
             body, encoded = base64.b64encode(request.body).decode("ascii"), True
         else:
             # Text bodies reach the function as a string; bytes that are not UTF-8 are replaced.
             body = request.body.decode("utf-8", errors="replace")
-    host = lower_headers.get("host", f"127.0.0.1:{request.server_port}")
+    host = request.header("host") or f"127.0.0.1:{request.server_port}"
     return {
         "resource": resource,
         "path": request.path,
@@ -137,7 +140,7 @@ def proxy_event(
                 "cognitoAuthenticationType": None,
                 "cognitoAuthenticationProvider": None,
                 "userArn": None,
-                "userAgent": lower_headers.get("user-agent"),
+                "userAgent": request.header("user-agent"),
                 "user": None,
                 "apiKey": None,
                 "apiKeyId": None,

@@ -44,7 +44,6 @@ class MotoServer:
         ensure_port_free(port, "moto", host)
         # moto's werkzeug logs every AWS call; the console keeps to the stack's own lines.
         logging.getLogger("werkzeug").setLevel(logging.ERROR)
-        self.url = f"http://{host}:{port}"
         self._server = ThreadedMotoServer(ip_address=host, port=port, verbose=False)
 
     def start(self) -> None:

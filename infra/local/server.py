@@ -8,7 +8,6 @@ the proxy event, and answer for itself in the template's gateway responses.
 from __future__ import annotations
 
 import html
-import json
 import mimetypes
 import re
 import threading
@@ -26,49 +25,39 @@ from werkzeug.wrappers import Request, Response
 
 from infra.local.lambda_events import IncomingRequest, OutgoingResponse, proxy_event, proxy_response
 from infra.local.lambdas import LocalFunction
-from infra.local.template import REQUEST_HEADER, ApiRoute, ApiSpec, functions_dir
+from infra.local.template import ApiRoute, ApiSpec, functions_dir
 
 SITE_DIR = Path(__file__).resolve().parent / "site"
 PAGES = {"/": "index.html", "/thank-you": "thank-you.html"}
 # API Gateway's payload limit; the function enforces the contract's own, smaller one.
 MAX_PAYLOAD = 10 * 1024 * 1024
-# API Gateway's own answers that the local API gives: their status and API Gateway's default body,
-# for a template that customises neither the response type nor its DEFAULT_4XX / DEFAULT_5XX.
-GATEWAY_ANSWERS = {
-    "MISSING_AUTHENTICATION_TOKEN": (403, "Missing Authentication Token"),
-    "THROTTLED": (429, "Too Many Requests"),
-    "REQUEST_TOO_LARGE": (413, "Request Too Long"),
-    "DEFAULT_4XX": (400, "Bad Request"),
-    "DEFAULT_5XX": (502, "Internal server error"),
+# The answers API Gateway gives itself that the local API gives, and their status: the template's
+# GatewayResponses (of the type, else its DEFAULT_4XX / DEFAULT_5XX) say how.
+GATEWAY_STATUS = {
+    "MISSING_AUTHENTICATION_TOKEN": 403,
+    "THROTTLED": 429,
+    "REQUEST_TOO_LARGE": 413,
+    "DEFAULT_4XX": 400,
+    "DEFAULT_5XX": 502,
 }
-
-# Placeholders of the demo pages: the API's origin; the path the snippet's form_page field carries
-# (the page the form is on); the embeddable form itself, the very snippet the practice pastes into
-# its site, so the two cannot drift; the request's reference from ?ref= on the thank-you page.
-API_BASE_PLACEHOLDER = b"{{API_BASE}}"
-FORM_PAGE_PLACEHOLDER = b"{{FORM_PAGE}}"
-FORM_PLACEHOLDER = b"{{CALLBACK_FORM}}"
-REFERENCE_PLACEHOLDER = b"{{REFERENCE}}"
+# The very snippet the practice pastes into its site is the demo page's form, so the two cannot drift.
+FORM_SNIPPET = functions_dir() / "callbacks" / "static" / "embed-snippet.html"
+# The thank-you page's sentence with the request's reference (from ?ref=), left out without one.
 REFERENCE_BLOCK = re.compile(rb"[ \t]*<!-- reference:start.*?<!-- reference:end -->\n?", re.DOTALL)
 _REFERENCE = re.compile(r"[A-Z0-9]{1,16}")
-FORM_SNIPPET = functions_dir() / "callbacks" / "static" / "embed-snippet.html"
 
 
 def assemble_page(body: bytes) -> bytes:
     """A site page with the embeddable form put in, as the practice would paste it."""
-    if FORM_PLACEHOLDER in body:
-        body = body.replace(FORM_PLACEHOLDER, FORM_SNIPPET.read_bytes().rstrip(b"\n"))
-    return body
+    return body.replace(b"{{CALLBACK_FORM}}", FORM_SNIPPET.read_bytes().rstrip(b"\n"))
 
 
 def show_reference(body: bytes, query: str) -> bytes:
     """The page with its reference sentence filled in from ``?ref=``, or without it."""
-    if REFERENCE_PLACEHOLDER not in body:
-        return body
     ref = (parse_qs(query).get("ref") or [""])[0]
-    if not _REFERENCE.fullmatch(ref):  # only a reference, so nothing else lands in the page
-        return REFERENCE_BLOCK.sub(b"", body)
-    return body.replace(REFERENCE_PLACEHOLDER, ref.encode())
+    if _REFERENCE.fullmatch(ref):  # only a reference, so nothing else lands in the page
+        return body.replace(b"{{REFERENCE}}", ref.encode())
+    return REFERENCE_BLOCK.sub(b"", body)
 
 
 class TokenBucket:
@@ -105,18 +94,10 @@ class LocalApi:
     """The routes, throttles and site of one local API; the HTTP server calls ``respond``."""
 
     def __init__(
-        self,
-        spec: ApiSpec,
-        functions: dict[str, LocalFunction],
-        *,
-        rate: float,
-        burst: int,
-        port: int,
-        site_dir: Path = SITE_DIR,
-    ) -> None:
+        self, spec: ApiSpec, functions: dict[str, LocalFunction], *, rate: float, burst: int, port: int
+    ):
         self.spec = spec
         self.port = port
-        self.site_dir = site_dir.resolve()
         # Method settings "/*" "*" give every method of every resource its own bucket.
         routes = [Route(route, functions[route.function], TokenBucket(rate, burst)) for route in spec.routes]
         # Exact resources first: API Gateway prefers them to templated ones.
@@ -141,20 +122,22 @@ class LocalApi:
         return self.gateway_answer("MISSING_AUTHENTICATION_TOKEN", request)
 
     def gateway_answer(self, response_type: str, request: IncomingRequest) -> OutgoingResponse:
-        """API Gateway's own answer: the template's response of the type (or its DEFAULT_4XX/5XX)."""
-        status, message = GATEWAY_ANSWERS[response_type]
+        """API Gateway's own answer: the template's GatewayResponse of the type (or its DEFAULT_4XX/5XX)."""
+        status = GATEWAY_STATUS[response_type]
         responses = self.spec.gateway_responses
-        custom = responses.get(response_type) or responses.get(f"DEFAULT_{status // 100}XX")
+        custom = responses.get(response_type) or responses[f"DEFAULT_{status // 100}XX"]
         headers = [("Content-Type", "application/json")]
-        if custom is None:
-            return OutgoingResponse(status, headers, json.dumps({"message": message}).encode())
-        sent = {name.lower(): value for name, value in request.headers}
-        for name, source in custom.headers.items():
-            if not source.startswith(REQUEST_HEADER):
-                headers.append((name, source[1:-1]))  # a static 'value'
-            elif (value := sent.get(source.removeprefix(REQUEST_HEADER).lower())) is not None:
-                headers.append((name, value))  # API Gateway leaves the header out when the request has none
-        return OutgoingResponse(custom.status or status, headers, custom.body.encode())
+        for name, source in custom.get("ResponseParameters", {}).get("Headers", {}).items():
+            # A gateway response header maps a static 'value' or a request header, nothing else.
+            if source.startswith("method.request.header."):
+                if (value := request.header(source.removeprefix("method.request.header."))) is not None:
+                    headers.append((name, value))  # left out when the request has none, as API Gateway does
+            elif len(source) > 1 and source[0] == source[-1] == "'":
+                headers.append((name, source[1:-1]))
+            else:
+                raise ValueError(f"the local API cannot map {source!r} into the {name} header")
+        body = custom.get("ResponseTemplates", {}).get("application/json", "")
+        return OutgoingResponse(int(custom.get("StatusCode", status)), headers, body.encode())
 
     def _invoke(self, route: Route, parameters: dict[str, str], request: IncomingRequest) -> OutgoingResponse:
         if not route.bucket.take():
@@ -176,7 +159,7 @@ class LocalApi:
         # Never a hidden file, nor one outside the site (a ".." part is hidden too).
         if not relative or any(part.startswith(".") for part in Path(relative).parts):
             return None
-        page = self.site_dir / relative
+        page = SITE_DIR / relative
         return page if page.is_file() else None
 
     def _static(self, page: Path, request: IncomingRequest) -> OutgoingResponse:
@@ -184,11 +167,12 @@ class LocalApi:
         content_type = mimetypes.guess_type(page.name)[0] or "application/octet-stream"
         if content_type.startswith("text/"):
             # The page's own origin when it is one of ours, so that its fetches stay same-origin.
-            host = {name.lower(): value for name, value in request.headers}.get("host")
+            host = request.header("host")
             ours = host in (f"127.0.0.1:{self.port}", f"localhost:{self.port}")
             api_base = f"http://{host if ours else f'127.0.0.1:{self.port}'}"
-            body = assemble_page(body).replace(API_BASE_PLACEHOLDER, api_base.encode())
-            body = body.replace(FORM_PAGE_PLACEHOLDER, html.escape(request.path, quote=True).encode())
+            body = assemble_page(body).replace(b"{{API_BASE}}", api_base.encode())
+            # The page the form is on, which the form's form_page field carries.
+            body = body.replace(b"{{FORM_PAGE}}", html.escape(request.path, quote=True).encode())
             body = show_reference(body, request.query)
             content_type += "; charset=utf-8"
         return OutgoingResponse(200, [("Content-Type", content_type), ("Cache-Control", "no-store")], body)

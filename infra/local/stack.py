@@ -89,6 +89,14 @@ def function_environment(config: StackConfig) -> dict[str, str]:
     return environment
 
 
+def enter_local_aws(config: StackConfig) -> None:
+    """This process as the functions run here: boto3 at the local moto, the template's environment
+    with the local values, and every email the functions send also in the outbox."""
+    point_boto3_at(config.moto_url)
+    os.environ.update({**function_environment(config), **config.extra_environment})
+    Outbox(config.outbox).attach_to_functions()
+
+
 class LocalStack:
     def __init__(self, config: StackConfig) -> None:
         self.config = config
@@ -104,8 +112,7 @@ class LocalStack:
 
     def start(self) -> None:
         self._moto.start()
-        point_boto3_at(self._moto.url)
-        os.environ.update({**function_environment(self.config), **self.config.extra_environment})
+        enter_local_aws(self.config)
         provisioned = provision(
             boto3.session.Session(),
             table_name=TABLE_NAME,
@@ -121,12 +128,10 @@ class LocalStack:
             Type="SecureString",
             Overwrite=True,
         )
-        Outbox(self.config.outbox).attach_to_functions()
         for function in self.functions.values():
             function.handler()  # imported now, as Lambda's init phase would: a broken one stops the start
         stream = stream_source_spec()
         self._poller = StreamPoller(
-            session=boto3.session.Session(),
             table_name=TABLE_NAME,
             spec=stream,
             function=self.functions[stream.function],

@@ -1,6 +1,6 @@
 """The notifier's event source mapping: the table's stream, fed to the real handler like Lambda does.
 
-Per shard and in order: batches of at most ``BatchSize`` records that pass ``FilterCriteria``;
+In order: batches of at most ``BatchSize`` records that pass ``FilterCriteria``;
 partial batch failures retry from the first failed record; an exception fails the whole batch and
 bisects it; retries back off exponentially; after the last retry the records' metadata goes to the
 dead-letter queue, like Lambda's on-failure destination.
@@ -15,6 +15,7 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any
 
+import boto3
 from botocore.exceptions import BotoCoreError, ClientError
 
 from infra.local.filters import compile_pattern, matches_any
@@ -63,36 +64,26 @@ def _sequence(record: dict[str, Any]) -> str:
     return str(record["dynamodb"]["SequenceNumber"])
 
 
+@dataclass
 class StreamPoller:
     """A thread that polls the table's stream and delivers it to one function."""
 
-    def __init__(
-        self,
-        *,
-        session: Any,
-        table_name: str,
-        spec: StreamSourceSpec,
-        function: LocalFunction,
-        retry: RetryPolicy,
-        dead_letter_queue_url: str,
-        interval: float = 0.2,
-    ) -> None:
-        self._dynamodb = session.client("dynamodb")
-        self._streams = session.client("dynamodbstreams")
-        self._sqs = session.client("sqs")
-        self._table_name = table_name
-        self._spec = spec
-        self._function = function
-        self._retry = retry
-        self._dlq_url = dead_letter_queue_url
-        self._interval = interval
-        self._filters = [compile_pattern(pattern) for pattern in spec.filter_patterns]
+    table_name: str
+    spec: StreamSourceSpec
+    function: LocalFunction
+    retry: RetryPolicy
+    dead_letter_queue_url: str
+    interval: float = 0.2
+
+    def __post_init__(self) -> None:
+        self._dynamodb, self._streams, self._sqs = map(boto3.client, ("dynamodb", "dynamodbstreams", "sqs"))
+        self._filters = [compile_pattern(pattern) for pattern in self.spec.filter_patterns]
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="stream-poller", daemon=True)
-        self._stream_arn: str | None = None  # None: look it up (again) before the next read
-        self._iterators: dict[str, str] = {}
-        self._checkpoints: dict[str, str] = {}  # the last delivered record of each shard
-        self._problem: str | None = None
+        # moto gives a table one shard, which never closes: one iterator, always with a next one.
+        self._stream_arn = self._shard_id = self._iterator = ""  # "": look them up (again) first
+        self._checkpoint = ""  # the sequence number of the last delivered record
+        self._problem = ""  # why the stream cannot be read, while it cannot
 
     def start(self) -> None:
         self._thread.start()
@@ -103,79 +94,69 @@ class StreamPoller:
 
     def _run(self) -> None:
         while not self._stop.is_set():
-            problem = None
+            problem = ""
             try:
                 self._poll()
             except ClientError as error:
                 problem = error.response.get("Error", {}).get("Code", "") or type(error).__name__
-                # Look the stream up again and resume after the last delivered record of each shard.
-                self._stream_arn = None
+                self._iterator = ""  # look the stream up again, and resume after the checkpoint
             except BotoCoreError as error:
                 problem = type(error).__name__
             # One line when the stream becomes unreadable and one when it recovers, not one per poll.
             if problem and problem != self._problem:
-                print(f"stream: cannot read the stream of table {self._table_name} ({problem}); retrying")
+                print(f"stream: cannot read the stream of table {self.table_name} ({problem}); retrying")
             elif self._problem and not problem:
-                print(f"stream: reading the stream of table {self._table_name} again")
+                print(f"stream: reading the stream of table {self.table_name} again")
             self._problem = problem
-            self._stop.wait(self._interval)
+            self._stop.wait(self.interval)
 
     def _poll(self) -> None:
-        if self._stream_arn is None:
+        if not self._iterator:
             self._open_stream()
-        stream_arn = str(self._stream_arn)
-        for shard_id, iterator in list(self._iterators.items()):
-            answer = self._streams.get_records(ShardIterator=iterator, Limit=1000)
-            records = [lambda_record(record, stream_arn) for record in answer.get("Records", [])]
-            if records and not self._deliver(shard_id, records):
+        answer = self._streams.get_records(ShardIterator=self._iterator, Limit=1000)
+        records = [lambda_record(record, self._stream_arn) for record in answer.get("Records", [])]
+        if records:
+            if not self._deliver(records):
                 return  # stopping: the iterator stays where it was
-            if records:
-                self._checkpoints[shard_id] = _sequence(records[-1])
-            # moto's shards never close, so there is always a next iterator.
-            self._iterators[shard_id] = answer["NextShardIterator"]
+            self._checkpoint = _sequence(records[-1])
+        self._iterator = answer["NextShardIterator"]
 
     def _open_stream(self) -> None:
-        """The table's stream, read from after the last delivered record of each shard."""
-        arn = self._dynamodb.describe_table(TableName=self._table_name)["Table"].get("LatestStreamArn")
+        """The table's stream, read from after the last delivered record."""
+        arn = self._dynamodb.describe_table(TableName=self.table_name)["Table"].get("LatestStreamArn")
         if not arn:
             raise ClientError({"Error": {"Code": "ResourceNotFoundException"}}, "DescribeTable")
-        iterators = {}
-        for shard in self._streams.describe_stream(StreamArn=arn)["StreamDescription"]["Shards"]:
-            shard_id = shard["ShardId"]
-            position = {"ShardIteratorType": "TRIM_HORIZON"}
-            if shard_id in self._checkpoints:
-                position = {
-                    "ShardIteratorType": "AFTER_SEQUENCE_NUMBER",
-                    "SequenceNumber": self._checkpoints[shard_id],
-                }
-            answer = self._streams.get_shard_iterator(StreamArn=arn, ShardId=shard_id, **position)
-            iterators[shard_id] = answer["ShardIterator"]
-        self._iterators, self._stream_arn = iterators, arn
+        (shard,) = self._streams.describe_stream(StreamArn=arn)["StreamDescription"]["Shards"]
+        position = {"ShardIteratorType": "TRIM_HORIZON"}
+        if self._checkpoint:
+            position = {"ShardIteratorType": "AFTER_SEQUENCE_NUMBER", "SequenceNumber": self._checkpoint}
+        answer = self._streams.get_shard_iterator(StreamArn=arn, ShardId=shard["ShardId"], **position)
+        self._stream_arn, self._shard_id, self._iterator = arn, shard["ShardId"], answer["ShardIterator"]
 
-    def _deliver(self, shard_id: str, records: list[dict[str, Any]]) -> bool:
+    def _deliver(self, records: list[dict[str, Any]]) -> bool:
         """Deliver records in order, with retries; False when told to stop on the way."""
         pending = [record for record in records if matches_any(self._filters, record)]
-        size, retries = self._spec.batch_size, 0
+        size, retries = self.spec.batch_size, 0
         while pending:
             batch = pending[:size]
             failed_from, error = self._invoke(batch)
             if failed_from is None:
-                pending, size, retries = pending[len(batch) :], self._spec.batch_size, 0
-            elif error and self._spec.bisect_on_error and len(batch) > 1:
+                pending, size, retries = pending[len(batch) :], self.spec.batch_size, 0
+            elif error and self.spec.bisect_on_error and len(batch) > 1:
                 # Bisecting does not count as a retry (Lambda's rule); the halves are retried.
                 size = (len(batch) + 1) // 2
-                print(f"stream: {self._function.name} raised {error}; bisecting {len(batch)} records")
-            elif retries >= self._retry.max_retries:
-                self._dead_letter(shard_id, batch[failed_from:], retries + 1, error)
-                pending, size, retries = pending[len(batch) :], self._spec.batch_size, 0
+                print(f"stream: {self.function.name} raised {error}; bisecting {len(batch)} records")
+            elif retries >= self.retry.max_retries:
+                self._dead_letter(batch[failed_from:], retries + 1, error)
+                pending, size, retries = pending[len(batch) :], self.spec.batch_size, 0
             else:
                 pending = pending[failed_from:]
                 retries += 1
-                delay = self._retry.delay(retries)
+                delay = self.retry.delay(retries)
                 failed = len(batch) - failed_from
                 cause = f"raised {error}" if error else f"failed {failed} of {len(batch)} records"
-                retry = f"retry {retries}/{self._retry.max_retries} in {delay:g} s"
-                print(f"stream: {self._function.name} {cause}; {retry}")
+                retry = f"retry {retries}/{self.retry.max_retries} in {delay:g} s"
+                print(f"stream: {self.function.name} {cause}; {retry}")
                 if self._stop.wait(delay):
                     return False
         return True
@@ -183,10 +164,10 @@ class StreamPoller:
     def _invoke(self, batch: list[dict[str, Any]]) -> tuple[int | None, str | None]:
         """The index of the batch's first failed record (None: all delivered), and the error raised."""
         try:
-            result = self._function.invoke({"Records": batch})
+            result = self.function.invoke({"Records": batch})
         except Exception as error:  # the function's error fails the batch, as in Lambda
             return 0, type(error).__name__
-        if not self._spec.report_batch_item_failures or not isinstance(result, dict):
+        if not self.spec.report_batch_item_failures or not isinstance(result, dict):
             return None, None
         failures = result.get("batchItemFailures") or []
         sequences = [_sequence(record) for record in batch]
@@ -199,9 +180,7 @@ class StreamPoller:
             return 0, None  # an unknown or empty identifier fails the whole batch
         return min(sequences.index(sequence) for sequence in failed), None
 
-    def _dead_letter(
-        self, shard_id: str, records: list[dict[str, Any]], invocations: int, error: str | None
-    ) -> None:
+    def _dead_letter(self, records: list[dict[str, Any]], invocations: int, error: str | None) -> None:
         """Lambda's on-failure record of the batch it gave up on (its metadata, not the records)."""
         first, last = records[0], records[-1]
 
@@ -212,7 +191,7 @@ class StreamPoller:
         message = {
             "requestContext": {
                 "requestId": str(uuid.uuid4()),
-                "functionArn": f"arn:aws:lambda:{REGION}:{ACCOUNT_ID}:function:{self._function.name}",
+                "functionArn": f"arn:aws:lambda:{REGION}:{ACCOUNT_ID}:function:{self.function.name}",
                 "condition": "RetryAttemptsExhausted",
                 "approximateInvokeCount": invocations,
             },
@@ -224,7 +203,7 @@ class StreamPoller:
             "version": "1.0",
             "timestamp": datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z"),
             "DDBStreamBatchInfo": {
-                "shardId": shard_id,
+                "shardId": self._shard_id,
                 "startSequenceNumber": _sequence(first),
                 "endSequenceNumber": _sequence(last),
                 "approximateArrivalOfFirstRecord": arrival(first),
@@ -234,11 +213,11 @@ class StreamPoller:
             },
         }
         try:
-            self._sqs.send_message(QueueUrl=self._dlq_url, MessageBody=json.dumps(message))
+            self._sqs.send_message(QueueUrl=self.dead_letter_queue_url, MessageBody=json.dumps(message))
         except (ClientError, BotoCoreError) as failure:
             print(f"dead-letter: could not record {len(records)} record(s) in the queue ({failure})")
             return
         print(
             f"dead-letter: {len(records)} record(s), sequence {_sequence(first)}..{_sequence(last)}, "
-            f"sent to {self._dlq_url} (RetryAttemptsExhausted after {invocations} invocation(s))"
+            f"sent to {self.dead_letter_queue_url} (RetryAttemptsExhausted after {invocations} invocation(s))"
         )

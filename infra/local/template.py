@@ -16,8 +16,6 @@ from infra.local.schedules import Schedule
 from infra.provision import TEMPLATE, load_template, resource_of_type, resources_of_type
 
 REPO_ROOT = TEMPLATE.parent
-# A gateway response header maps a static 'value' or this (a request header), nothing else.
-REQUEST_HEADER = "method.request.header."
 
 
 @dataclass(frozen=True)
@@ -37,22 +35,13 @@ class ApiRoute:
 
 
 @dataclass(frozen=True)
-class GatewayResponseSpec:
-    """One of the API's GatewayResponses: its status (None: the type's own), headers, JSON body."""
-
-    status: int | None
-    headers: dict[str, str]
-    body: str
-
-
-@dataclass(frozen=True)
 class ApiSpec:
     stage: str
     binary_media_types: tuple[str, ...]
     rate_limit: float
     burst_limit: int
     routes: tuple[ApiRoute, ...]
-    gateway_responses: dict[str, GatewayResponseSpec]
+    gateway_responses: dict[str, dict[str, Any]]  # as the template writes them, by response type
 
 
 @dataclass(frozen=True)
@@ -65,19 +54,17 @@ class StreamSourceSpec:
     report_batch_item_failures: bool
 
 
-def resolve(value: Any, refs: dict[str, str]) -> str:
-    """A template value as a string: a literal, or a ``!Ref`` to a parameter or a resource."""
-    if isinstance(value, dict):
-        if set(value) != {"Ref"}:
-            raise ValueError(f"the local stack cannot resolve {value!r} from template.yaml")
-        name = value["Ref"]
-        if name in refs:
-            return refs[name]
-        default = load_template()["Parameters"].get(name, {}).get("Default")
-        if default is None:
-            raise ValueError(f"no local value for !Ref {name} in template.yaml")
-        return str(default)
-    return str(value).lower() if isinstance(value, bool) else str(value)
+def resolve(value: Any, refs: dict[str, str] | None = None) -> str:
+    """A template value as a string: a literal, or a ``!Ref`` to ``refs``, else to a parameter's default."""
+    if not isinstance(value, dict):
+        return str(value).lower() if isinstance(value, bool) else str(value)
+    if set(value) != {"Ref"}:
+        raise ValueError(f"the local stack cannot resolve {value!r} from template.yaml")
+    name = value["Ref"]
+    found = (refs or {}).get(name, load_template()["Parameters"].get(name, {}).get("Default"))
+    if found is None:
+        raise ValueError(f"no local value for !Ref {name} in template.yaml")
+    return str(found)
 
 
 def functions_dir() -> Path:
@@ -109,19 +96,6 @@ def _events(event_type: str) -> Iterator[tuple[str, dict[str, Any]]]:
                 yield name, event["Properties"]
 
 
-def _gateway_response(response: dict[str, Any]) -> GatewayResponseSpec:
-    headers: dict[str, str] = response.get("ResponseParameters", {}).get("Headers", {})
-    for name, source in headers.items():
-        static = len(source) > 1 and source[0] == source[-1] == "'"
-        if not static and not source.startswith(REQUEST_HEADER):
-            raise ValueError(f"the local stack cannot map {source!r} into the {name} header")
-    return GatewayResponseSpec(
-        status=int(response["StatusCode"]) if "StatusCode" in response else None,
-        headers=headers,
-        body=response.get("ResponseTemplates", {}).get("application/json", ""),
-    )
-
-
 def api_spec() -> ApiSpec:
     api_id, api = resource_of_type("AWS::Serverless::Api")
     props = api["Properties"]
@@ -134,15 +108,13 @@ def api_spec() -> ApiSpec:
             t.replace("~1", "/").replace("~0", "~").lower() for t in props.get("BinaryMediaTypes", [])
         ),
         rate_limit=float(resolve(throttling.get("ThrottlingRateLimit", 10000), {})),
-        burst_limit=int(float(resolve(throttling.get("ThrottlingBurstLimit", 5000), {}))),
+        burst_limit=int(float(resolve(throttling.get("ThrottlingBurstLimit", 5000)))),
         routes=tuple(
             ApiRoute(method=event["Method"].upper(), path=event["Path"], function=name)
             for name, event in _events("Api")
             if event.get("RestApiId", {}).get("Ref") == api_id
         ),
-        gateway_responses={
-            kind: _gateway_response(response) for kind, response in props.get("GatewayResponses", {}).items()
-        },
+        gateway_responses=props.get("GatewayResponses"),
     )
 
 
@@ -167,8 +139,8 @@ def schedule_specs() -> list[Schedule]:
     return [
         Schedule(
             function=name,
-            expression=resolve(event["ScheduleExpression"], {}),
-            time_zone=resolve(event.get("ScheduleExpressionTimezone", "UTC"), {}),
+            expression=resolve(event["ScheduleExpression"]),
+            time_zone=resolve(event.get("ScheduleExpressionTimezone", "UTC")),
             input=str(event.get("Input", "{}")),
         )
         for name, event in _events("ScheduleV2")

@@ -363,7 +363,6 @@ class ScriptedFunction:
 
 def run_poller(moto_aws: Provisioned, function: ScriptedFunction, until: Callable[[], Any]) -> None:
     poller = StreamPoller(
-        session=boto3.session.Session(),
         table_name=moto_aws.table_name,
         spec=stream_source_spec(),
         function=function,  # type: ignore[arg-type]
