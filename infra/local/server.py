@@ -223,19 +223,19 @@ class _Handler(WSGIRequestHandler):
         return environ
 
     def log_request(self, *args: Any) -> None:
-        """Silenced: the API prints one line of its own per request."""
+        """Silenced: the local API prints a line of its own per request, and moto's would drown it."""
 
 
-class ApiServer(ThreadedWSGIServer):
-    """The local API's HTTP server on 127.0.0.1, bound at once (a taken port fails first), in a thread."""
+class BackgroundServer(ThreadedWSGIServer):
+    """A WSGI app served on one address from a thread of its own, bound at once (a taken port fails first)."""
 
     # SO_REUSEADDR (werkzeug's) only skips TIME_WAIT; SO_REUSEPORT stays off, so a busy port fails loudly.
     allow_reuse_port = False
 
-    def __init__(self, api: LocalApi) -> None:
-        super().__init__("127.0.0.1", api.port, api, handler=_Handler)  # type: ignore[arg-type]
+    def __init__(self, host: str, port: int, app: Any) -> None:
+        super().__init__(host, port, app, handler=_Handler)
         # A short poll interval makes shutdown (Ctrl-C) quick.
-        self._thread = threading.Thread(target=self.serve_forever, args=(0.1,), name="local-api", daemon=True)
+        self._thread = threading.Thread(target=self.serve_forever, args=(0.1,), daemon=True)
 
     def start(self) -> None:
         self._thread.start()

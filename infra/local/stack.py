@@ -11,10 +11,11 @@ from zoneinfo import ZoneInfo
 import boto3
 
 from infra.local.lambdas import LocalFunction
-from infra.local.moto_server import MotoServer, point_boto3_at
+from infra.local.moto_patches import patch_moto
+from infra.local.moto_server import moto_app, point_boto3_at
 from infra.local.outbox import Outbox
 from infra.local.schedules import Scheduler
-from infra.local.server import ApiServer, LocalApi
+from infra.local.server import BackgroundServer, LocalApi
 from infra.local.streams import StreamPoller, local_retry_policy
 from infra.local.template import (
     REPO_ROOT,
@@ -104,9 +105,11 @@ class LocalStack:
         self.functions = {name: LocalFunction(spec) for name, spec in function_specs().items()}
         rate = config.throttle_rate if config.throttle_rate is not None else api.rate_limit
         burst = config.throttle_burst if config.throttle_burst is not None else api.burst_limit
-        # Bound first: a taken API port fails before anything else starts.
-        self._api = ApiServer(LocalApi(api, self.functions, rate=rate, burst=burst, port=config.api_port))
-        self._moto = MotoServer(config.moto_port, config.moto_host)
+        # Both bound now: a taken port fails before anything else starts.
+        local_api = LocalApi(api, self.functions, rate=rate, burst=burst, port=config.api_port)
+        self._api = BackgroundServer("127.0.0.1", config.api_port, local_api)
+        self._moto = BackgroundServer(config.moto_host, config.moto_port, moto_app())
+        self._moto_fixes = patch_moto()  # before moto handles a request
         self._poller: StreamPoller | None = None
         self._scheduler: Scheduler | None = None
 
@@ -167,3 +170,4 @@ class LocalStack:
         if self._poller is not None:
             self._poller.stop()
         self._moto.stop()
+        self._moto_fixes.close()
