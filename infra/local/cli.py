@@ -6,10 +6,8 @@ import argparse
 import ipaddress
 import os
 import signal
-import threading
 import time
 from pathlib import Path
-from types import FrameType
 
 from infra.local.outbox import shown
 from infra.local.stack import QUEUE_NAME, TABLE_NAME, LocalStack, StackConfig
@@ -140,21 +138,14 @@ def banner(stack: LocalStack, seconds: float) -> str:
 def main(argv: list[str] | None = None) -> int:
     started = time.monotonic()
     config = parse_args(argv)
-    stopping = threading.Event()
-
-    def request_stop(signum: int, _frame: FrameType | None) -> None:
-        print(f"\nstopping ({signal.Signals(signum).name})", flush=True)
-        stopping.set()
-
-    signal.signal(signal.SIGINT, request_stop)
-    signal.signal(signal.SIGTERM, request_stop)
+    # Ctrl-C and SIGTERM wait for sigwait below, in this thread: the stack's threads inherit the block.
+    stop_signals = {signal.SIGINT, signal.SIGTERM}
+    signal.pthread_sigmask(signal.SIG_BLOCK, stop_signals)
     stack = LocalStack(config)
     try:
         stack.start()
         print(banner(stack, time.monotonic() - started), flush=True)
-        # A timed wait keeps the main thread responsive to signals.
-        while not stopping.wait(0.5):
-            pass
+        print(f"\nstopping ({signal.Signals(signal.sigwait(stop_signals)).name})", flush=True)
     finally:
         stack.stop()
     print("stopped", flush=True)

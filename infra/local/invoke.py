@@ -24,13 +24,11 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m infra.local.invoke", description=__doc__.split("\n\n")[0]
     )
-    parser.add_argument("function", help="the template's logical id, e.g. DigestFunction")
+    specs = function_specs()
+    parser.add_argument("function", choices=sorted(specs), help="the template's logical id of the function")
     parser.add_argument("--event", default="{}", help="the event, as JSON (default: {})")
     add_common_arguments(parser)
     args = parser.parse_args(argv)
-    specs = function_specs()
-    if args.function not in specs:
-        parser.error(f"no function {args.function} in template.yaml ({', '.join(sorted(specs))})")
     config = StackConfig(api_port=args.api_port, moto_port=args.moto_port, outbox=args.outbox)
     enter_local_aws(config)
     try:

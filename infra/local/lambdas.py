@@ -8,6 +8,7 @@ the API's log lines could carry the notifier's request ids and the other way rou
 
 from __future__ import annotations
 
+import functools
 import importlib
 import sys
 import threading
@@ -32,23 +33,21 @@ def put_functions_on_path() -> None:
 @dataclass
 class LocalFunction:
     spec: FunctionSpec
-    _handler: Callable[[dict[str, Any], Any], Any] | None = None
 
     @property
     def name(self) -> str:
         return self.spec.logical_id
 
+    @functools.cached_property
     def handler(self) -> Callable[[dict[str, Any], Any], Any]:
-        # Imported on first use, after the environment is set, as Lambda's cold start does.
-        if self._handler is None:
-            put_functions_on_path()
-            module_name, _, attribute = self.spec.handler.rpartition(".")
-            self._handler = getattr(importlib.import_module(module_name), attribute)
-        return self._handler
+        """Imported on first use, after the environment is set, as Lambda's cold start does."""
+        put_functions_on_path()
+        module_name, _, attribute = self.spec.handler.rpartition(".")
+        return getattr(importlib.import_module(module_name), attribute)  # type: ignore[no-any-return]
 
     def invoke(self, event: dict[str, Any]) -> Any:
         context = lambda_context(self.name, self.spec.memory_mb, self.spec.timeout_s)
-        handler = self.handler()
+        handler = self.handler
         with _ONE_AT_A_TIME:
             started = time.monotonic()
             result = handler(event, context)

@@ -19,7 +19,6 @@ from typing import Any
 from infra.local.lambdas import put_functions_on_path
 
 _PARAMS_KEY = "local_outbox_params"
-_SES_DOMAIN = "email.amazonses.com"
 
 
 def shown(path: Path) -> str:
@@ -40,7 +39,7 @@ def build_message(params: dict[str, Any], message_id: str, sent_at: datetime) ->
     if params.get("ReplyToAddresses"):
         message["Reply-To"] = ", ".join(params["ReplyToAddresses"])
     message["Date"] = format_datetime(sent_at)
-    message["Message-ID"] = f"<{message_id}@{_SES_DOMAIN}>"
+    message["Message-ID"] = f"<{message_id}@email.amazonses.com>"
     if params.get("ConfigurationSetName"):
         message["X-SES-CONFIGURATION-SET"] = params["ConfigurationSetName"]
     simple = params["Content"]["Simple"]
@@ -56,16 +55,12 @@ class Outbox:
         self.directory = directory
 
     def attach_to_functions(self) -> None:
-        """Write every email the functions send: their one SES client, shared by every handler."""
+        """Write every email the functions send: through their one SES client, which every handler shares."""
         put_functions_on_path()
         from callbacks import aws
 
-        self.attach(aws.sesv2())
-
-    def attach(self, sesv2_client: Any) -> None:
-        """Write every SendEmail that ``sesv2_client`` makes successfully to the outbox."""
         self.directory.mkdir(parents=True, exist_ok=True)
-        events = sesv2_client.meta.events
+        events = aws.sesv2().meta.events
         events.register("before-parameter-build.sesv2.SendEmail", self._remember)
         events.register("after-call.sesv2.SendEmail", self._write)
 
@@ -75,20 +70,16 @@ class Outbox:
     def _write(self, http_response: Any, parsed: dict[str, Any], context: dict[str, Any], **_: Any) -> None:
         if http_response.status_code >= 300 or not parsed.get("MessageId") or _PARAMS_KEY not in context:
             return  # SES refused it: the handler sees the error and nothing was sent
-        try:
-            self.write(context[_PARAMS_KEY], parsed["MessageId"])
-        except Exception as error:  # the email is sent either way; the outbox must never fail the send
-            print(f"email: sent, but the outbox could not write it ({type(error).__name__}: {error})")
-
-    def write(self, params: dict[str, Any], message_id: str) -> Path:
-        sent_at = datetime.now(UTC)
-        message = build_message(params, message_id, sent_at)
+        sent_at, message_id = datetime.now(UTC), parsed["MessageId"]
         path = self.directory / f"{sent_at:%Y%m%d-%H%M%S-%f}-{message_id[:16]}.eml"
         # Written aside, then renamed: whoever watches the folder never reads half an email.
         partial = path.with_name(f".{path.name}.partial")
-        with partial.open("xb") as handle:
-            handle.write(message.as_bytes(policy=policy.SMTP))
-        os.replace(partial, path)
+        try:
+            message = build_message(context[_PARAMS_KEY], message_id, sent_at)
+            partial.write_bytes(message.as_bytes(policy=policy.SMTP))
+            os.replace(partial, path)
+        except Exception as error:  # the email is sent either way; the outbox must never fail the send
+            print(f"email: sent, but the outbox could not write it ({type(error).__name__}: {error})")
+            return
         # Recipients and subject only: the subject never carries the visitor's details (contract).
         print(f'email: to {message["To"]}, subject "{message["Subject"]}" -> {shown(path)}', flush=True)
-        return path

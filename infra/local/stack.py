@@ -43,8 +43,8 @@ class StackConfig:
     moto_host: str = "127.0.0.1"
     extra_origins: tuple[str, ...] = ()
     outbox: Path = REPO_ROOT / ".local" / "outbox"
-    throttle_rate: float | None = None  # None: template.yaml's ThrottleRateLimit
-    throttle_burst: int | None = None  # None: template.yaml's ThrottleBurstLimit
+    throttle_rate: float = field(default_factory=lambda: api_spec().rate_limit)  # ThrottleRateLimit's
+    throttle_burst: int = field(default_factory=lambda: api_spec().burst_limit)  # ThrottleBurstLimit's
     stream_max_retries: int | None = None  # None: the template's, raised to span a minute
     stream_max_backoff: float = 5.0
     sweep_interval: float = 20.0  # the staff-alert sweep's period here (5 minutes in the template)
@@ -101,12 +101,10 @@ def enter_local_aws(config: StackConfig) -> None:
 class LocalStack:
     def __init__(self, config: StackConfig) -> None:
         self.config = config
-        api = api_spec()
         self.functions = {name: LocalFunction(spec) for name, spec in function_specs().items()}
-        rate = config.throttle_rate if config.throttle_rate is not None else api.rate_limit
-        burst = config.throttle_burst if config.throttle_burst is not None else api.burst_limit
         # Both bound now: a taken port fails before anything else starts.
-        local_api = LocalApi(api, self.functions, rate=rate, burst=burst, port=config.api_port)
+        rate, burst = config.throttle_rate, config.throttle_burst
+        local_api = LocalApi(api_spec(), self.functions, rate=rate, burst=burst, port=config.api_port)
         self._api = BackgroundServer("127.0.0.1", config.api_port, local_api)
         self._moto = BackgroundServer(config.moto_host, config.moto_port, moto_app())
         self._moto_fixes = patch_moto()  # before moto handles a request
@@ -131,8 +129,9 @@ class LocalStack:
             Type="SecureString",
             Overwrite=True,
         )
+        # Every handler imported now, as Lambda's init phase would: one that cannot be stops the start.
         for function in self.functions.values():
-            function.handler()  # imported now, as Lambda's init phase would: a broken one stops the start
+            _ = function.handler
         stream = stream_source_spec()
         self._poller = StreamPoller(
             table_name=TABLE_NAME,

@@ -171,21 +171,17 @@ class StreamPoller:
             return None, None
         failures = result.get("batchItemFailures") or []
         sequences = [_sequence(record) for record in batch]
-        failed = [
-            str(item.get("itemIdentifier") or "") if isinstance(item, dict) else "" for item in failures
-        ]
-        if not failed:
-            return None, None
-        if any(sequence not in sequences for sequence in failed):
+        failed = [item.get("itemIdentifier") if isinstance(item, dict) else None for item in failures]
+        if not set(failed) <= set(sequences):
             return 0, None  # an unknown or empty identifier fails the whole batch
-        return min(sequences.index(sequence) for sequence in failed), None
+        return min((sequences.index(sequence) for sequence in failed), default=None), None
 
     def _dead_letter(self, records: list[dict[str, Any]], invocations: int, error: str | None) -> None:
         """Lambda's on-failure record of the batch it gave up on (its metadata, not the records)."""
         first, last = records[0], records[-1]
 
         def arrival(record: dict[str, Any]) -> str:
-            seconds = record["dynamodb"].get("ApproximateCreationDateTime", datetime.now(UTC).timestamp())
+            seconds = record["dynamodb"]["ApproximateCreationDateTime"]
             return datetime.fromtimestamp(seconds, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
         message = {
