@@ -38,9 +38,9 @@ def _field(text: str, low: int, high: int, names: tuple[str, ...] = ()) -> list[
         first_text, _, last_text = span.partition("-")
         if span in ("*", "?", ""):
             first, last = low, high
-        else:
+        else:  # "8", "MON-FRI", and "0/15", which runs on to the field's end
             first = value(first_text)
-            last = value(last_text) if last_text else first
+            last = value(last_text) if last_text else (high if step else first)
         values.update(range(first, last + 1, int(step or 1)))
     return sorted(values)
 

@@ -95,7 +95,7 @@ class LocalApi:
 
     def __init__(
         self, spec: ApiSpec, functions: dict[str, LocalFunction], *, rate: float, burst: int, port: int
-    ):
+    ) -> None:
         self.spec = spec
         self.port = port
         # Method settings "/*" "*" give every method of every resource its own bucket.
