@@ -139,10 +139,8 @@ def provision(
     }
     sesv2.create_configuration_set(ConfigurationSetName=configuration_set, **options)
     resource_of_type("AWS::SES::EmailIdentity")  # the template creates the sender identity too
-    # moto's SES v2 sends are checked against its SES (v1) identities: verify there.
-    ses = session.client("ses")
-    for address in (sender_email, *office_emails):
-        ses.verify_email_identity(EmailAddress=address)
+    for address in dict.fromkeys((sender_email, *office_emails)):
+        sesv2.create_email_identity(EmailIdentity=address)
 
     return Provisioned(
         table_name=table_name,

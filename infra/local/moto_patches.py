@@ -69,8 +69,7 @@ def patch_moto() -> ExitStack:
         (DynamoDBBackend, "transact_write_items", _keep_live_shards),
         # moto keeps every shard iterator it issues (the poller takes five a second): forget a used one.
         (DynamoDBStreamsBackend, "get_records", _forget_used_iterators),
-        # Without one lock for writes and stream reads, a rollback loses writes made meanwhile and the
-        # poller can read a write that is then rolled back.
+        # One lock for writes and stream reads: no rollback loses a concurrent write or shows a cancelled one.
         *((DynamoDBBackend, name, _locked) for name in ("put_item", "update_item", "delete_item")),
         (DynamoDBStreamsBackend, "get_records", _locked),
     ]

@@ -230,6 +230,7 @@ class BackgroundServer(ThreadedWSGIServer):
     """A WSGI app served on one address from a thread of its own, bound at once (a taken port fails first)."""
 
     # SO_REUSEADDR (werkzeug's) only skips TIME_WAIT; SO_REUSEPORT stays off, so a busy port fails loudly.
+    # werkzeug listens with a backlog of 128: socketserver's 5 dropped a burst's connections.
     allow_reuse_port = False
 
     def __init__(self, host: str, port: int, app: Any) -> None:
