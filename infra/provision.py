@@ -51,13 +51,18 @@ def resource(logical_id: str, template: dict[str, Any] | None = None) -> dict[st
     return properties
 
 
+def resources_of_type(type_name: str, template: dict[str, Any] | None = None) -> dict[str, dict[str, Any]]:
+    """The template's resources of a type, by logical id (an ``Fn::ForEach`` loop is not one of them)."""
+    return {
+        logical_id: definition
+        for logical_id, definition in (template or load_template())["Resources"].items()
+        if isinstance(definition, dict) and definition.get("Type") == type_name
+    }
+
+
 def resource_of_type(type_name: str, template: dict[str, Any] | None = None) -> tuple[str, dict[str, Any]]:
     """The one resource of a type (the template has one table, one queue ...)."""
-    found = [
-        (logical_id, definition)
-        for logical_id, definition in (template or load_template())["Resources"].items()
-        if definition["Type"] == type_name
-    ]
+    found = list(resources_of_type(type_name, template).items())
     if len(found) != 1:
         raise LookupError(f"expected one {type_name} in template.yaml, found {len(found)}")
     return found[0]
@@ -150,10 +155,8 @@ def provision(
     }
     sesv2.create_configuration_set(ConfigurationSetName=configuration_set, **options)
     resource_of_type("AWS::SES::EmailIdentity")  # the template creates the sender identity too
-    # moto's SES v2 sends are checked against its SES (v1) identities: verify there.
-    ses = session.client("ses")
-    for address in (sender_email, *office_emails):
-        ses.verify_email_identity(EmailAddress=address)
+    for address in dict.fromkeys((sender_email, *office_emails)):
+        sesv2.create_email_identity(EmailIdentity=address)
 
     return Provisioned(
         table_name=table_name,

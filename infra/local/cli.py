@@ -6,18 +6,33 @@ import argparse
 import ipaddress
 import os
 import signal
-import threading
 import time
 from pathlib import Path
-from types import FrameType
 
+from infra.local.outbox import shown
 from infra.local.stack import QUEUE_NAME, TABLE_NAME, LocalStack, StackConfig
 from infra.local.template import REPO_ROOT, api_spec
 
 
-def _env_int(name: str, default: int) -> int:
-    value = os.environ.get(name, "")
-    return int(value) if value.strip() else default
+def env(name: str, default: object) -> object:
+    """The environment variable ``name`` when set, else ``default`` (argparse converts either by type)."""
+    return os.environ.get(name, "").strip() or default
+
+
+def add_common_arguments(parser: argparse.ArgumentParser) -> None:
+    """The flags `make run` and the on-demand commands share, so that they find each other."""
+    parser.add_argument(
+        "--api-port", type=int, default=env("API_PORT", 3000), help="API and demo page port (env API_PORT)"
+    )
+    parser.add_argument(
+        "--moto-port", type=int, default=env("MOTO_PORT", 5000), help="moto server port (env MOTO_PORT)"
+    )
+    parser.add_argument(
+        "--outbox",
+        type=lambda text: Path(text).resolve(),
+        default=env("OUTBOX_DIR", REPO_ROOT / ".local" / "outbox"),
+        help="directory the sent emails are written to as .eml files (env OUTBOX_DIR)",
+    )
 
 
 def parse_args(argv: list[str] | None = None) -> StackConfig:
@@ -26,48 +41,36 @@ def parse_args(argv: list[str] | None = None) -> StackConfig:
         prog="python -m infra.local",
         description="Run the call-back request system locally, without Docker or an AWS account: "
         "moto (in-memory AWS) provisioned from template.yaml, the API with the real intake handler, "
-        "a stream poller feeding the real notify handler, the staff-alert sweep on a short schedule, "
+        "a stream poller feeding the real notify handler, the template's schedules, "
         "an .eml outbox and the demo page.",
         formatter_class=argparse.ArgumentDefaultsHelpFormatter,
     )
-    parser.add_argument(
-        "--api-port",
-        type=int,
-        default=_env_int("API_PORT", 3000),
-        help="API and demo page port (env API_PORT)",
-    )
-    parser.add_argument(
-        "--moto-port", type=int, default=_env_int("MOTO_PORT", 5000), help="moto server port (env MOTO_PORT)"
-    )
+    add_common_arguments(parser)
     parser.add_argument(
         "--moto-host",
-        default=os.environ.get("MOTO_HOST") or "127.0.0.1",
+        default=env("MOTO_HOST", "127.0.0.1"),
         help="address moto listens on (env MOTO_HOST); `make sam-local` gives it Docker's bridge address "
         "so that sam local's containers reach it; never 0.0.0.0",
     )
     parser.add_argument(
         "--extra-origin",
+        dest="extra_origins",
         action="append",
+        type=lambda origin: origin.rstrip("/"),
         default=[],
         metavar="URL",
         help="another origin allowed to post the form, e.g. a page embedding it (repeatable)",
     )
     parser.add_argument(
-        "--outbox",
-        type=Path,
-        default=Path(os.environ.get("OUTBOX_DIR") or REPO_ROOT / ".local" / "outbox"),
-        help="directory the sent emails are written to as .eml files (env OUTBOX_DIR)",
-    )
-    parser.add_argument(
         "--throttle-rate",
         type=float,
-        default=float(os.environ.get("THROTTLE_RATE_LIMIT") or spec.rate_limit),
+        default=env("THROTTLE_RATE_LIMIT", spec.rate_limit),
         help="requests per second before 429 (env THROTTLE_RATE_LIMIT; template's ThrottleRateLimit)",
     )
     parser.add_argument(
         "--throttle-burst",
         type=int,
-        default=_env_int("THROTTLE_BURST_LIMIT", spec.burst_limit),
+        default=env("THROTTLE_BURST_LIMIT", spec.burst_limit),
         help="burst of requests before 429 (env THROTTLE_BURST_LIMIT; template's ThrottleBurstLimit)",
     )
     parser.add_argument(
@@ -86,11 +89,12 @@ def parse_args(argv: list[str] | None = None) -> StackConfig:
     parser.add_argument(
         "--sweep-interval",
         type=float,
-        default=float(os.environ.get("SWEEP_INTERVAL") or 20),
+        default=env("SWEEP_INTERVAL", 20.0),
         help="seconds between runs of the staff-alert sweep (env SWEEP_INTERVAL; 5 minutes in AWS)",
     )
     parser.add_argument(
         "--env",
+        dest="extra_environment",
         action="append",
         default=[],
         metavar="NAME=VALUE",
@@ -98,31 +102,19 @@ def parse_args(argv: list[str] | None = None) -> StackConfig:
     )
     args = parser.parse_args(argv)
     try:
-        moto_address = ipaddress.ip_address(args.moto_host)
+        if ipaddress.ip_address(args.moto_host).is_unspecified:
+            parser.error(f"--moto-host {args.moto_host} would listen on every network; give one address")
     except ValueError:
         parser.error(f"--moto-host {args.moto_host!r} is not an IP address")
-    if moto_address.is_unspecified:
-        parser.error(f"--moto-host {args.moto_host} would listen on every network; give one address")
+    settings = dict(setting.split("=", 1) for setting in args.extra_environment if "=" in setting)
+    # Each flag is named as the field of StackConfig it sets.
     return StackConfig(
-        api_port=args.api_port,
-        moto_port=args.moto_port,
-        moto_host=args.moto_host,
-        extra_origins=tuple(origin.rstrip("/") for origin in args.extra_origin),
-        outbox=args.outbox.resolve(),
-        throttle_rate=args.throttle_rate,
-        throttle_burst=args.throttle_burst,
-        stream_max_retries=getattr(args, "stream_max_retries", None),
-        stream_max_backoff=args.stream_max_backoff,
-        sweep_interval=args.sweep_interval,
-        extra_environment=dict(setting.split("=", 1) for setting in args.env if "=" in setting),
+        **{**vars(args), "extra_origins": tuple(args.extra_origins), "extra_environment": settings}
     )
 
 
 def banner(stack: LocalStack, seconds: float) -> str:
     config = stack.config
-    shown_outbox = (
-        os.path.relpath(config.outbox) if config.outbox.is_relative_to(Path.cwd()) else config.outbox
-    )
     curl = (
         f"curl -i {config.api_base}/callback-requests -H 'Content-Type: application/json' "
         '-d \'{"name": "Jane Doe", "phone": "(662) 377-6290", "best_time": "morning", "consent": true}\''
@@ -134,10 +126,10 @@ def banner(stack: LocalStack, seconds: float) -> str:
             f"  API         {config.api_base}/callback-requests  (and /callback-form.js)",
             f"  origins     {', '.join(config.allowed_origins)}",
             f"  moto        {config.moto_url}  (table {TABLE_NAME}, dead-letter queue {QUEUE_NAME})",
-            f"  outbox      {shown_outbox}/",
+            f"  outbox      {shown(config.outbox)}/",
             *(f"  schedule    {line}" for line in stack.next_schedules()),
             f"  sweep       every {config.sweep_interval:g} s here",
-            "  on demand   make sweep, make digest, make summary",
+            "  on demand   make sweep, make digest, make summary, make ses-event",
             f"  try         {curl}",
         ]
     )
@@ -146,21 +138,14 @@ def banner(stack: LocalStack, seconds: float) -> str:
 def main(argv: list[str] | None = None) -> int:
     started = time.monotonic()
     config = parse_args(argv)
-    stopping = threading.Event()
-
-    def request_stop(signum: int, _frame: FrameType | None) -> None:
-        print(f"\nstopping ({signal.Signals(signum).name})", flush=True)
-        stopping.set()
-
-    signal.signal(signal.SIGINT, request_stop)
-    signal.signal(signal.SIGTERM, request_stop)
+    # Ctrl-C and SIGTERM wait for sigwait below, in this thread: the stack's threads inherit the block.
+    stop_signals = {signal.SIGINT, signal.SIGTERM}
+    signal.pthread_sigmask(signal.SIG_BLOCK, stop_signals)
     stack = LocalStack(config)
     try:
         stack.start()
         print(banner(stack, time.monotonic() - started), flush=True)
-        # A timed wait keeps the main thread responsive to signals.
-        while not stopping.wait(0.5):
-            pass
+        print(f"\nstopping ({signal.Signals(signal.sigwait(stop_signals)).name})", flush=True)
     finally:
         stack.stop()
     print("stopped", flush=True)

@@ -1,57 +1,27 @@
-"""Lambda event filtering for the patterns the template uses: literal lists and ``prefix``.
+"""Lambda event filtering (an event source mapping's ``FilterCriteria``), by moto's own matcher.
 
-Any other operator fails at startup, so a new pattern in template.yaml is never silently
-misread as "match everything" or "match nothing".
+Lambda's filter patterns are EventBridge's event patterns, which moto implements in full (values,
+``prefix``, ``anything-but``, ``numeric``, ``exists`` ...), so the local stack reads any pattern
+the template may come to use.
 """
 
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-_SUPPORTED_OPERATORS = frozenset({"prefix"})
-
-
-def compile_pattern(text: str) -> dict[str, Any]:
-    pattern = json.loads(text)
-    _check(pattern)
-    return pattern  # type: ignore[no-any-return]
+if TYPE_CHECKING:
+    from moto.events.models import EventPattern
 
 
-def _check(pattern: Any) -> None:
-    if not isinstance(pattern, dict):
-        raise ValueError(f"a filter pattern must be an object: {pattern!r}")
-    for value in pattern.values():
-        if isinstance(value, dict):
-            _check(value)
-        elif isinstance(value, list):
-            for rule in value:
-                if isinstance(rule, dict) and not set(rule) <= _SUPPORTED_OPERATORS:
-                    raise NotImplementedError(f"the local stack cannot filter with {rule!r} yet")
-        else:
-            raise ValueError(f"a filter pattern's leaves must be lists: {value!r}")
+def compile_pattern(text: str) -> EventPattern:
+    from moto.events.models import EventPattern  # on first use: moto takes a second to import
+
+    return EventPattern.load(text)
 
 
-def matches(pattern: dict[str, Any], record: dict[str, Any]) -> bool:
-    """Whether ``record`` passes ``pattern``: every key present and matching (an AND of the keys)."""
-    for key, expected in pattern.items():
-        if key not in record:
-            return False
-        value = record[key]
-        if isinstance(expected, dict):
-            if not isinstance(value, dict) or not matches(expected, value):
-                return False
-        elif not any(_matches_rule(rule, value) for rule in expected):
-            return False
-    return True
-
-
-def matches_any(patterns: list[dict[str, Any]], record: dict[str, Any]) -> bool:
+def matches_any(patterns: list[EventPattern], record: dict[str, Any]) -> bool:
     """Filters of one event source are ORed; no filter lets everything through."""
-    return not patterns or any(matches(pattern, record) for pattern in patterns)
-
-
-def _matches_rule(rule: Any, value: Any) -> bool:
-    if isinstance(rule, dict):
-        return isinstance(value, str) and value.startswith(str(rule["prefix"]))
-    return bool(rule == value)
+    # moto's matcher copies the record through JSON: a boto3 record's datetimes pass as text.
+    record = json.loads(json.dumps(record, default=str))
+    return not patterns or any(pattern.matches_event(record) for pattern in patterns)

@@ -13,53 +13,26 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import sys
-from pathlib import Path
 
+from infra.local.cli import add_common_arguments
 from infra.local.lambdas import LocalFunction
-from infra.local.moto_server import point_boto3_at
-from infra.local.outbox import Outbox
-from infra.local.stack import StackConfig, function_environment
-from infra.local.template import REPO_ROOT, function_specs, functions_dir
-
-
-def _env_int(name: str, default: int) -> int:
-    value = os.environ.get(name, "")
-    return int(value) if value.strip() else default
-
-
-def parse_args(argv: list[str] | None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(
-        prog="python -m infra.local.invoke", description=__doc__.split("\n\n")[0]
-    )
-    parser.add_argument("function", help="the template's logical id, e.g. DigestFunction")
-    parser.add_argument("--event", default="{}", help="the event, as JSON (default: {})")
-    parser.add_argument("--api-port", type=int, default=_env_int("API_PORT", 3000), help="(env API_PORT)")
-    parser.add_argument("--moto-port", type=int, default=_env_int("MOTO_PORT", 5000), help="(env MOTO_PORT)")
-    parser.add_argument(
-        "--outbox",
-        type=Path,
-        default=Path(os.environ.get("OUTBOX_DIR") or REPO_ROOT / ".local" / "outbox"),
-        help="(env OUTBOX_DIR)",
-    )
-    return parser.parse_args(argv)
+from infra.local.stack import StackConfig, enter_local_aws, resolve_signing_secret
+from infra.local.template import function_specs
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = parse_args(argv)
+    parser = argparse.ArgumentParser(
+        prog="python -m infra.local.invoke", description=__doc__.split("\n\n")[0]
+    )
     specs = function_specs()
-    if args.function not in specs:
-        print(f"error: no function {args.function} in template.yaml ({', '.join(sorted(specs))})")
-        return 2
-    config = StackConfig(api_port=args.api_port, moto_port=args.moto_port, outbox=args.outbox.resolve())
-    point_boto3_at(config.moto_url)
-    os.environ.update(function_environment(config))
-    sys.path.insert(0, str(functions_dir()))
-    from callbacks.adapters import aws
-
-    Outbox(config.outbox).attach(aws.sesv2())
+    parser.add_argument("function", choices=sorted(specs), help="the template's logical id of the function")
+    parser.add_argument("--event", default="{}", help="the event, as JSON (default: {})")
+    add_common_arguments(parser)
+    args = parser.parse_args(argv)
+    config = StackConfig(api_port=args.api_port, moto_port=args.moto_port, outbox=args.outbox)
+    enter_local_aws(config)
     try:
+        resolve_signing_secret()
         result = LocalFunction(specs[args.function]).invoke(json.loads(args.event))
     except Exception as error:  # the stack is probably not running: say so in one line
         print(f"error: {args.function} failed: {type(error).__name__}: {error}")

@@ -10,11 +10,11 @@ from __future__ import annotations
 
 import base64
 import hashlib
-import json
 import time
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from types import SimpleNamespace
 from typing import Any
 from urllib.parse import parse_qsl
 
@@ -22,32 +22,16 @@ ACCOUNT_ID = "123456789012"
 REGION = "us-east-1"
 
 
-@dataclass(frozen=True)
-class LambdaContext:
-    """The attributes of Lambda's context object that handlers and Powertools read."""
-
-    function_name: str
-    memory_limit_in_mb: int
-    invoked_function_arn: str
-    aws_request_id: str
-    deadline_ms: int
-    function_version: str = "$LATEST"
-    log_group_name: str = ""
-    log_stream_name: str = "local"
-
-    def get_remaining_time_in_millis(self) -> int:
-        return max(0, self.deadline_ms - int(time.time() * 1000))
-
-
-def lambda_context(function_name: str, memory_mb: int = 512, timeout_s: int = 10) -> LambdaContext:
-    """A fresh context for one invocation of ``function_name``, its deadline ``timeout_s`` away."""
-    return LambdaContext(
+def lambda_context(function_name: str, memory_mb: int = 512, timeout_s: int = 10) -> SimpleNamespace:
+    """A fresh context object for one invocation of ``function_name``, its deadline ``timeout_s`` away:
+    what the handlers and Powertools read of Lambda's."""
+    deadline = time.time() + timeout_s
+    return SimpleNamespace(
         function_name=function_name,
         memory_limit_in_mb=memory_mb,
         invoked_function_arn=f"arn:aws:lambda:{REGION}:{ACCOUNT_ID}:function:{function_name}",
         aws_request_id=str(uuid.uuid4()),
-        deadline_ms=int(time.time() * 1000) + timeout_s * 1000,
-        log_group_name=f"/aws/lambda/{function_name}",
+        get_remaining_time_in_millis=lambda: max(0, int((deadline - time.time()) * 1000)),
     )
 
 
@@ -61,18 +45,16 @@ class IncomingRequest:
     source_ip: str
     server_port: int
 
+    def header(self, name: str) -> str | None:
+        """Its header ``name``, in any case (the last value, as API Gateway's single-value map keeps)."""
+        return {key.lower(): value for key, value in self.headers}.get(name.lower())
+
 
 @dataclass(frozen=True)
 class OutgoingResponse:
     status: int
     headers: list[tuple[str, str]]
     body: bytes
-
-
-def gateway_error(status: int, message: str) -> OutgoingResponse:
-    """A response of API Gateway itself (no function involved), as it words them."""
-    body = json.dumps({"message": message}).encode()
-    return OutgoingResponse(status=status, headers=[("Content-Type", "application/json")], body=body)
 
 
 def is_binary(content_type: str | None, binary_media_types: tuple[str, ...]) -> bool:
@@ -115,16 +97,15 @@ def proxy_event(
     ]
     single_headers, multi_headers = _single_and_multi(headers)
     query, multi_query = _single_and_multi(parse_qsl(request.query, keep_blank_values=True))
-    lower_headers = {name.lower(): value for name, value in headers}
     body: str | None = None
     encoded = False
     if request.body:
-        if is_binary(lower_headers.get("content-type"), binary_media_types):
+        if is_binary(request.header("content-type"), binary_media_types):
             body, encoded = base64.b64encode(request.body).decode("ascii"), True
         else:
             # Text bodies reach the function as a string; bytes that are not UTF-8 are replaced.
             body = request.body.decode("utf-8", errors="replace")
-    host = lower_headers.get("host", f"127.0.0.1:{request.server_port}")
+    host = request.header("host") or f"127.0.0.1:{request.server_port}"
     return {
         "resource": resource,
         "path": request.path,
@@ -159,7 +140,7 @@ def proxy_event(
                 "cognitoAuthenticationType": None,
                 "cognitoAuthenticationProvider": None,
                 "userArn": None,
-                "userAgent": lower_headers.get("user-agent"),
+                "userAgent": request.header("user-agent"),
                 "user": None,
                 "apiKey": None,
                 "apiKeyId": None,
@@ -177,10 +158,12 @@ _HOP_BY_HOP = frozenset({"content-length", "transfer-encoding", "connection"})
 
 
 def proxy_response(result: Any, request_id: str) -> OutgoingResponse:
-    """The HTTP response API Gateway makes of a proxy integration's result (502 if malformed)."""
+    """The HTTP response API Gateway makes of a proxy integration's result.
+
+    A malformed result raises ValueError: API Gateway answers it as a failed integration (502).
+    """
     if not isinstance(result, dict) or not isinstance(result.get("statusCode"), int):
-        print(f"error: the function returned a malformed proxy response (request {request_id})")
-        return gateway_error(502, "Internal server error")
+        raise ValueError(f"the function returned a malformed proxy response (request {request_id})")
     headers: list[tuple[str, str]] = []
     seen: set[str] = set()
     for name, values in (result.get("multiValueHeaders") or {}).items():

@@ -8,7 +8,9 @@ the API's log lines could carry the notifier's request ids and the other way rou
 
 from __future__ import annotations
 
+import functools
 import importlib
+import sys
 import threading
 import time
 from collections.abc import Callable
@@ -16,30 +18,36 @@ from dataclasses import dataclass
 from typing import Any
 
 from infra.local.lambda_events import lambda_context
-from infra.local.template import FunctionSpec
+from infra.local.template import FunctionSpec, functions_dir
 
 _ONE_AT_A_TIME = threading.Lock()
+
+
+def put_functions_on_path() -> None:
+    """The functions' CodeUri on the import path, as Lambda puts it."""
+    code = str(functions_dir())
+    if code not in sys.path:
+        sys.path.insert(0, code)
 
 
 @dataclass
 class LocalFunction:
     spec: FunctionSpec
-    _handler: Callable[[dict[str, Any], Any], Any] | None = None
 
     @property
     def name(self) -> str:
         return self.spec.logical_id
 
+    @functools.cached_property
     def handler(self) -> Callable[[dict[str, Any], Any], Any]:
-        # Imported on first use, after the environment is set, as Lambda's cold start does.
-        if self._handler is None:
-            module_name, _, attribute = self.spec.handler.rpartition(".")
-            self._handler = getattr(importlib.import_module(module_name), attribute)
-        return self._handler
+        """Imported on first use, after the environment is set, as Lambda's cold start does."""
+        put_functions_on_path()
+        module_name, _, attribute = self.spec.handler.rpartition(".")
+        return getattr(importlib.import_module(module_name), attribute)  # type: ignore[no-any-return]
 
     def invoke(self, event: dict[str, Any]) -> Any:
         context = lambda_context(self.name, self.spec.memory_mb, self.spec.timeout_s)
-        handler = self.handler()
+        handler = self.handler
         with _ONE_AT_A_TIME:
             started = time.monotonic()
             result = handler(event, context)

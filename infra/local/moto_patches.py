@@ -1,11 +1,9 @@
-"""Two fixes to moto 5.2.5's DynamoDB that the local stack needs, applied to the in-process server.
+"""Three fixes to moto 5.2.5's DynamoDB, each for something real DynamoDB never does.
 
-A cancelled ``TransactWriteItems`` (every duplicate request cancels one) rolls back by swapping in
-deep copies of the tables taken before the call. That (1) leaves the stream shard that readers
-hold iterators on orphaned, so the poller would never see another record, and (2) loses any write
-another thread made meanwhile, and lets a stream reader see the cancelled writes in between.
-Real DynamoDB does none of this. Here writes and stream reads take one lock, and a rollback keeps
-the live shard, minus the cancelled records. A third patch forgets shard iterators once used.
+moto rolls a cancelled ``TransactWriteItems`` (every duplicate request cancels one) back by
+swapping in deep copies of the tables taken before the call. tests/e2e/test_moto_patches.py runs
+each case on moto with and without these fixes: when a moto upgrade makes a fix unneeded, the
+test of moto alone fails and says which fix to remove.
 """
 
 from __future__ import annotations
@@ -13,10 +11,11 @@ from __future__ import annotations
 import functools
 import threading
 from collections.abc import Callable
+from contextlib import ExitStack
 from typing import Any
+from unittest import mock
 
 _LOCK = threading.RLock()
-_PATCHED = "_local_stack_patched"
 
 
 def _locked(method: Callable[..., Any]) -> Callable[..., Any]:
@@ -41,11 +40,9 @@ def _keep_live_shards(transact_write_items: Callable[..., Any]) -> Callable[...,
                 return transact_write_items(backend, *args, **kwargs)
             except Exception:
                 for name, (shard, length) in shards.items():
-                    table = backend.tables.get(name)
-                    if table is not None:
+                    if (table := backend.tables.get(name)) is not None:
                         del shard.items[length:]
-                        shard.table = table
-                        table.stream_shard = shard
+                        shard.table, table.stream_shard = table, shard
                 raise
 
     return patched
@@ -54,24 +51,29 @@ def _keep_live_shards(transact_write_items: Callable[..., Any]) -> Callable[...,
 def _forget_used_iterators(get_records: Callable[..., Any]) -> Callable[..., Any]:
     @functools.wraps(get_records)
     def patched(backend: Any, iterator_arn: str, *args: Any, **kwargs: Any) -> Any:
-        answer = get_records(backend, iterator_arn, *args, **kwargs)
-        # moto keeps every iterator it ever issued; the poller asks for one five times a second
-        # and never reuses one, so a whole day of polling would otherwise pile up in memory.
-        backend.shard_iterators.pop(iterator_arn, None)
-        return answer
+        try:
+            return get_records(backend, iterator_arn, *args, **kwargs)
+        finally:
+            backend.shard_iterators.pop(iterator_arn, None)
 
     return patched
 
 
-def patch_moto() -> None:
-    """Apply the fixes once per process (before the server handles a request)."""
+def patch_moto() -> ExitStack:
+    """Apply the fixes to moto's backends (before its server handles a request); ``close()`` undoes them."""
     from moto.dynamodb.models import DynamoDBBackend
     from moto.dynamodbstreams.models import DynamoDBStreamsBackend
 
-    if getattr(DynamoDBBackend, _PATCHED, False):
-        return
-    for name in ("put_item", "update_item", "delete_item"):
-        setattr(DynamoDBBackend, name, _locked(getattr(DynamoDBBackend, name)))
-    DynamoDBBackend.transact_write_items = _keep_live_shards(DynamoDBBackend.transact_write_items)  # type: ignore[method-assign]
-    DynamoDBStreamsBackend.get_records = _locked(_forget_used_iterators(DynamoDBStreamsBackend.get_records))  # type: ignore[method-assign]
-    setattr(DynamoDBBackend, _PATCHED, True)
+    fixes: list[tuple[type, str, Callable[..., Any]]] = [
+        # The rollback orphans the shard readers hold (no record after it) and keeps the cancelled writes.
+        (DynamoDBBackend, "transact_write_items", _keep_live_shards),
+        # moto keeps every shard iterator it issues (the poller takes five a second): forget a used one.
+        (DynamoDBStreamsBackend, "get_records", _forget_used_iterators),
+        # One lock for writes and stream reads: no rollback loses a concurrent write or shows a cancelled one.
+        *((DynamoDBBackend, name, _locked) for name in ("put_item", "update_item", "delete_item")),
+        (DynamoDBStreamsBackend, "get_records", _locked),
+    ]
+    undo = ExitStack()
+    for owner, name, fix in fixes:
+        undo.enter_context(mock.patch.object(owner, name, fix(getattr(owner, name))))
+    return undo

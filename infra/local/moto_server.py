@@ -1,12 +1,9 @@
-"""The in-memory AWS: a moto server on 127.0.0.1, provisioned from template.yaml."""
+"""The in-memory AWS (moto's server application) and this process's boto3 pointed at it."""
 
 from __future__ import annotations
 
-import logging
 import os
-import socket
-
-from infra.local.moto_patches import patch_moto
+from typing import Any
 
 LOCAL_CREDENTIALS = {
     "AWS_ACCESS_KEY_ID": "local",
@@ -18,16 +15,6 @@ LOCAL_CREDENTIALS = {
 _CLEARED_PREFIXES = ("AWS_ENDPOINT_URL_", "AWS_PROFILE", "AWS_DEFAULT_PROFILE", "AWS_REGION")
 
 
-def ensure_port_free(port: int, what: str, host: str = "127.0.0.1") -> None:
-    """Fail with a clear message if the port is taken (moto's server would wait for it forever)."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
-        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        try:
-            probe.bind((host, port))
-        except OSError as error:
-            raise SystemExit(f"error: cannot use {host}:{port} for {what}: {error.strerror}") from None
-
-
 def point_boto3_at(endpoint: str) -> None:
     """Send every boto3 client of this process (functions, poller, provisioning) to ``endpoint``."""
     for name in list(os.environ):
@@ -37,19 +24,8 @@ def point_boto3_at(endpoint: str) -> None:
     os.environ["AWS_ENDPOINT_URL"] = endpoint
 
 
-class MotoServer:
-    def __init__(self, port: int, host: str = "127.0.0.1") -> None:
-        from moto.server import ThreadedMotoServer
+def moto_app() -> Any:
+    """moto's server application, as ``moto_server`` serves it: every AWS service, in memory."""
+    from moto.server import DomainDispatcherApplication, create_backend_app
 
-        ensure_port_free(port, "moto", host)
-        # moto's werkzeug logs every AWS call; the console keeps to the stack's own lines.
-        logging.getLogger("werkzeug").setLevel(logging.ERROR)
-        self.url = f"http://{host}:{port}"
-        self._server = ThreadedMotoServer(ip_address=host, port=port, verbose=False)
-
-    def start(self) -> None:
-        patch_moto()
-        self._server.start()
-
-    def stop(self) -> None:
-        self._server.stop()
+    return DomainDispatcherApplication(create_backend_app)

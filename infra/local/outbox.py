@@ -11,42 +11,42 @@ import copy
 import os
 from datetime import UTC, datetime
 from email import policy
-from email.message import EmailMessage, Message, MIMEPart
+from email.message import EmailMessage
 from email.utils import format_datetime
 from pathlib import Path
 from typing import Any
 
+from infra.local.lambdas import put_functions_on_path
+
 _PARAMS_KEY = "local_outbox_params"
-_SES_DOMAIN = "email.amazonses.com"
 
 
-def _content(text: str, subtype: str) -> MIMEPart:
-    part = MIMEPart(policy=policy.SMTP)
+def shown(path: Path) -> str:
+    """``path`` as the console shows it: relative to the working directory when under it."""
+    return os.path.relpath(path) if path.is_relative_to(Path.cwd()) else str(path)
+
+
+def _transfer_encoding(text: str) -> str:
     # 8bit keeps the file readable in an editor; quoted-printable only when a line is too long for it.
-    cte = "8bit" if all(len(line) <= 900 for line in text.splitlines()) else "quoted-printable"
-    part.set_content(text, subtype=subtype, charset="utf-8", cte=cte)
-    return part
+    return "8bit" if all(len(line) <= 900 for line in text.splitlines()) else "quoted-printable"
 
 
-def build_message(params: dict[str, Any], message_id: str, sent_at: datetime) -> Message:
+def build_message(params: dict[str, Any], message_id: str, sent_at: datetime) -> EmailMessage:
     """The email SES sends for the notifier's SendEmail ``params`` (simple content), as MIME."""
     message = EmailMessage(policy=policy.SMTP)
-    message["MIME-Version"] = "1.0"
     message["From"] = params["FromEmailAddress"]
     message["To"] = ", ".join(params["Destination"]["ToAddresses"])
     if params.get("ReplyToAddresses"):
         message["Reply-To"] = ", ".join(params["ReplyToAddresses"])
     message["Date"] = format_datetime(sent_at)
-    message["Message-ID"] = f"<{message_id}@{_SES_DOMAIN}>"
+    message["Message-ID"] = f"<{message_id}@email.amazonses.com>"
     if params.get("ConfigurationSetName"):
         message["X-SES-CONFIGURATION-SET"] = params["ConfigurationSetName"]
     simple = params["Content"]["Simple"]
     message["Subject"] = simple["Subject"]["Data"]
-    body = simple["Body"]
-    message.make_alternative()
-    # typeshed wants EmailMessage parts; a MIMEPart is what multipart/alternative holds.
-    message.attach(_content(body["Text"]["Data"], "plain"))  # type: ignore[arg-type]
-    message.attach(_content(body["Html"]["Data"], "html"))  # type: ignore[arg-type]
+    text, page = simple["Body"]["Text"]["Data"], simple["Body"]["Html"]["Data"]
+    message.set_content(text, charset="utf-8", cte=_transfer_encoding(text))
+    message.add_alternative(page, subtype="html", charset="utf-8", cte=_transfer_encoding(page))
     return message
 
 
@@ -54,10 +54,13 @@ class Outbox:
     def __init__(self, directory: Path) -> None:
         self.directory = directory
 
-    def attach(self, sesv2_client: Any) -> None:
-        """Write every SendEmail that ``sesv2_client`` makes successfully to the outbox."""
+    def attach_to_functions(self) -> None:
+        """Write every email the functions send: through their one SES client, which every handler shares."""
+        put_functions_on_path()
+        from callbacks.adapters import aws
+
         self.directory.mkdir(parents=True, exist_ok=True)
-        events = sesv2_client.meta.events
+        events = aws.sesv2().meta.events
         events.register("before-parameter-build.sesv2.SendEmail", self._remember)
         events.register("after-call.sesv2.SendEmail", self._write)
 
@@ -67,24 +70,16 @@ class Outbox:
     def _write(self, http_response: Any, parsed: dict[str, Any], context: dict[str, Any], **_: Any) -> None:
         if http_response.status_code >= 300 or not parsed.get("MessageId") or _PARAMS_KEY not in context:
             return  # SES refused it: the handler sees the error and nothing was sent
-        try:
-            self.write(context[_PARAMS_KEY], parsed["MessageId"])
-        except Exception as error:  # the email is sent either way; the outbox must never fail the send
-            print(f"email: sent, but the outbox could not write it ({type(error).__name__}: {error})")
-
-    def write(self, params: dict[str, Any], message_id: str) -> Path:
-        sent_at = datetime.now(UTC)
-        message = build_message(params, message_id, sent_at)
+        sent_at, message_id = datetime.now(UTC), parsed["MessageId"]
         path = self.directory / f"{sent_at:%Y%m%d-%H%M%S-%f}-{message_id[:16]}.eml"
         # Written aside, then renamed: whoever watches the folder never reads half an email.
         partial = path.with_name(f".{path.name}.partial")
-        with partial.open("xb") as handle:
-            handle.write(message.as_bytes(policy=policy.SMTP))
-        os.replace(partial, path)
+        try:
+            message = build_message(context[_PARAMS_KEY], message_id, sent_at)
+            partial.write_bytes(message.as_bytes(policy=policy.SMTP))
+            os.replace(partial, path)
+        except Exception as error:  # the email is sent either way; the outbox must never fail the send
+            print(f"email: sent, but the outbox could not write it ({type(error).__name__}: {error})")
+            return
         # Recipients and subject only: the subject never carries the visitor's details (contract).
-        shown = os.path.relpath(path) if path.is_relative_to(Path.cwd()) else str(path)
-        print(
-            f'email: to {message.get("To", "?")}, subject "{message.get("Subject", "")}" -> {shown}',
-            flush=True,
-        )
-        return path
+        print(f'email: to {message["To"]}, subject "{message["Subject"]}" -> {shown(path)}', flush=True)

@@ -2,8 +2,9 @@
 fires them: at each cron time in the schedule's own time zone, with the schedule's ``Input``
 (``<aws.scheduler.scheduled-time>`` filled in) as the event.
 
-Only what EventBridge cron expressions need here: ``cron(minutes hours day-of-month month
-day-of-week year)`` with ``*``, ``?``, numbers, lists, ranges and day names, and ``rate(N unit)``.
+EventBridge's ``cron(minutes hours day-of-month month day-of-week year)`` with ``*``, ``?``,
+numbers, lists, ranges, steps and names is read here; python-dateutil's rrule (botocore's own
+dependency) walks the calendar. ``rate(N unit)`` fires every N units.
 """
 
 from __future__ import annotations
@@ -17,45 +18,31 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-_DAYS = {"SUN": 1, "MON": 2, "TUE": 3, "WED": 4, "THU": 5, "FRI": 6, "SAT": 7}
-_MONTHS = {
-    name: number
-    for number, name in enumerate(
-        ("JAN", "FEB", "MAR", "APR", "MAY", "JUN", "JUL", "AUG", "SEP", "OCT", "NOV", "DEC"), start=1
-    )
-}
-_RATE_UNITS = {
-    "second": 1,
-    "seconds": 1,
-    "minute": 60,
-    "minutes": 60,
-    "hour": 3600,
-    "hours": 3600,
-    "day": 86400,
-    "days": 86400,
-}
+from dateutil import rrule
+
+# Names of cron's day-of-week (EventBridge counts 1, Sunday, to 7) and month (1 to 12) fields.
+_DAYS = ("SUN", "MON", "TUE", "WED", "THU", "FRI", "SAT")
+_MONTHS = ("JAN", "FEB", "MAR", "APR", "MAY", "JUN", "JUL", "AUG", "SEP", "OCT", "NOV", "DEC")
+_RATE_SECONDS = {"second": 1, "minute": 60, "hour": 3600, "day": 86400}
 
 
-def _field(text: str, low: int, high: int, names: dict[str, int] | None = None) -> frozenset[int]:
-    if text in ("*", "?"):
-        return frozenset(range(low, high + 1))
+def _field(text: str, low: int, high: int, names: tuple[str, ...] = ()) -> list[int]:
+    """The values one cron field allows: ``*``, ``?``, ``8,13``, ``MON-FRI``, ``0/15``."""
+
+    def value(part: str) -> int:
+        return names.index(part.upper()) + 1 if part.upper() in names else int(part)
+
     values: set[int] = set()
     for item in text.split(","):
-        span, _, step_text = item.partition("/")
-        step = int(step_text) if step_text else 1
-        if span in ("*", ""):
+        span, _, step = item.partition("/")
+        first_text, _, last_text = span.partition("-")
+        if span in ("*", "?", ""):
             first, last = low, high
-        elif "-" in span:
-            first_text, last_text = span.split("-", 1)
-            first, last = _value(first_text, names), _value(last_text, names)
-        else:
-            first = last = _value(span, names)
-        values.update(range(first, last + 1, step))
-    return frozenset(values)
-
-
-def _value(text: str, names: dict[str, int] | None) -> int:
-    return names[text.upper()] if names and text.upper() in names else int(text)
+        else:  # "8", "MON-FRI", and "0/15", which runs on to the field's end
+            first = value(first_text)
+            last = value(last_text) if last_text else (high if step else first)
+        values.update(range(first, last + 1, int(step or 1)))
+    return sorted(values)
 
 
 @dataclass(frozen=True)
@@ -69,35 +56,31 @@ class Schedule:
 
     def next_after(self, moment: datetime) -> datetime:
         """The first firing strictly after ``moment`` (aware), in UTC."""
-        expression = self.expression.strip()
-        if expression.startswith("rate("):
-            amount, unit = expression[5:-1].split()
-            return moment.astimezone(UTC) + timedelta(seconds=float(amount) * _RATE_UNITS[unit])
-        if not expression.startswith("cron("):
-            raise ValueError(f"the local scheduler cannot read {expression!r}")
-        minutes, hours, days, months, weekdays, _year = expression[5:-1].split()
-        allowed = (
-            _field(minutes, 0, 59),
-            _field(hours, 0, 23),
-            _field(days, 1, 31),
-            _field(months, 1, 12, _MONTHS),
-            _field(weekdays, 1, 7, _DAYS),
+        kind, _, arguments = self.expression.strip().removesuffix(")").partition("(")
+        if kind == "rate":
+            amount, unit = arguments.split()
+            seconds = float(amount) * _RATE_SECONDS[unit.removesuffix("s")]
+            return moment.astimezone(UTC) + timedelta(seconds=seconds)
+        if kind != "cron":
+            raise ValueError(f"the local scheduler cannot read {self.expression!r}")
+        minutes, hours, days, months, weekdays, _year = arguments.split()
+        # Wall-clock time in the schedule's zone, so 8:00 stays 8:00 across daylight saving.
+        local = moment.astimezone(ZoneInfo(self.time_zone))
+        rule = rrule.rrule(
+            rrule.DAILY,
+            dtstart=local.replace(second=0, microsecond=0),
+            byminute=_field(minutes, 0, 59),
+            byhour=_field(hours, 0, 23),
+            bymonthday=_field(days, 1, 31),
+            bymonth=_field(months, 1, 12, _MONTHS),
+            # EventBridge counts 1 (Sunday) to 7; dateutil 0 (Monday) to 6.
+            byweekday=[(day + 5) % 7 for day in _field(weekdays, 1, 7, _DAYS)],
+            bysecond=0,
         )
-        zone = ZoneInfo(self.time_zone)
-        local = moment.astimezone(zone).replace(second=0, microsecond=0) + timedelta(minutes=1)
-        # Minute by minute over wall-clock time, at most a year and a bit: plenty for 2 cores.
-        for _ in range(60 * 24 * 370):
-            weekday = (local.isoweekday() % 7) + 1  # EventBridge: 1 is Sunday
-            if (
-                local.minute in allowed[0]
-                and local.hour in allowed[1]
-                and local.day in allowed[2]
-                and local.month in allowed[3]
-                and weekday in allowed[4]
-            ):
-                return local.astimezone(UTC)
-            local = (local + timedelta(minutes=1)).astimezone(zone)
-        raise ValueError(f"{expression!r} never fires")
+        firing = rule.after(local)
+        if firing is None:
+            raise ValueError(f"{self.expression!r} never fires")
+        return firing.astimezone(UTC)
 
     def event(self, scheduled: datetime) -> Any:
         stamp = scheduled.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
@@ -114,7 +97,7 @@ def summary(result: Any) -> str | None:
 
 
 class Scheduler:
-    """A thread that fires each schedule when its time comes (checked every few seconds)."""
+    """A thread that fires each schedule when its time comes (checked every second)."""
 
     def __init__(
         self,
@@ -124,31 +107,24 @@ class Scheduler:
     ) -> None:
         self._invoke = invoke
         self._clock = clock
-        self._next = {schedule: schedule.next_after(clock()) for schedule in schedules}
+        self.next_firings = {schedule: schedule.next_after(clock()) for schedule in schedules}
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="local-scheduler", daemon=True)
-
-    def next_firings(self) -> dict[Schedule, datetime]:
-        return dict(self._next)
 
     def fire_due(self) -> int:
         """Fire every schedule whose time has come; how many fired."""
         now = self._clock()
-        fired = 0
-        for schedule, when in list(self._next.items()):
-            if when > now:
-                continue
-            self._next[schedule] = schedule.next_after(now)
-            fired += 1
+        due = [(schedule, when) for schedule, when in self.next_firings.items() if when <= now]
+        for schedule, when in due:
+            self.next_firings[schedule] = schedule.next_after(now)
             try:
-                result = self._invoke(schedule.function, schedule.event(when))
-                line = summary(result)
+                line = summary(self._invoke(schedule.function, schedule.event(when)))
                 if line is not None:  # a run that found nothing to do (the sweep, mostly) says nothing
                     print(f"schedule: {schedule.function}: {line}", flush=True)
             except Exception:  # a failing scheduled function must not stop the others
                 traceback.print_exc()
                 print(f"error: scheduled {schedule.function} raised", flush=True)
-        return fired
+        return len(due)
 
     def _run(self) -> None:
         while not self._stop.wait(1):

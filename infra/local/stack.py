@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
+import json
 import os
 import secrets
-import sys
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -12,38 +12,30 @@ from zoneinfo import ZoneInfo
 import boto3
 
 from infra.local.lambdas import LocalFunction
-from infra.local.moto_server import MotoServer, point_boto3_at
+from infra.local.moto_patches import patch_moto
+from infra.local.moto_server import moto_app, point_boto3_at
 from infra.local.outbox import Outbox
 from infra.local.schedules import Scheduler
-from infra.local.server import ApiServer, LocalApi
-from infra.local.streams import RetryPolicy, StreamPoller, local_retry_policy
+from infra.local.server import BackgroundServer, LocalApi
+from infra.local.streams import StreamPoller, local_retry_policy
 from infra.local.template import (
     REPO_ROOT,
     api_spec,
     function_specs,
-    functions_dir,
     resolve,
     schedule_specs,
     stream_source_spec,
 )
-from infra.provision import (
-    Provisioned,
-    create_signing_secret,
-    provision,
-    resource_of_type,
-    signing_secret_environment,
-)
+from infra.provision import create_signing_secret, provision, resource_of_type, signing_secret_environment
 
-# The names infra/sam/env-vars.json and the settings' defaults use, so that `sam local invoke`
-# against this moto finds the same table, sender and configuration set.
+# The names infra/sam/env-vars.json uses, so that `sam local invoke` against this moto finds the
+# same table, sender and configuration set.
 TABLE_NAME = "callback-requests"
 QUEUE_NAME = "staff-alert-dlq"
-SIGNING_SECRET_NAME = "callback-requests/signing-secret"  # noqa: S105 - a name, not a secret
 CONFIGURATION_SET = "staff-alerts"
 SENDER_EMAIL = "callbacks@example.com"
 OFFICE_EMAILS = "office@example.com"
-# Local defaults that a developer may override with environment variables of the same name.
-_OVERRIDABLE_PREFIX = "POWERTOOLS_"
+SIGNING_SECRET_NAME = "callback-requests/signing-secret"  # noqa: S105 - a name, not a secret
 
 
 @dataclass(frozen=True)
@@ -53,15 +45,13 @@ class StackConfig:
     moto_host: str = "127.0.0.1"
     extra_origins: tuple[str, ...] = ()
     outbox: Path = REPO_ROOT / ".local" / "outbox"
-    throttle_rate: float | None = None  # None: template.yaml's ThrottleRateLimit
-    throttle_burst: int | None = None  # None: template.yaml's ThrottleBurstLimit
+    throttle_rate: float = field(default_factory=lambda: api_spec().rate_limit)  # ThrottleRateLimit's
+    throttle_burst: int = field(default_factory=lambda: api_spec().burst_limit)  # ThrottleBurstLimit's
     stream_max_retries: int | None = None  # None: the template's, raised to span a minute
     stream_max_backoff: float = 5.0
     sweep_interval: float = 20.0  # the staff-alert sweep's period here (5 minutes in the template)
     # Settings over the template's (`--env NAME=VALUE`): the e2e suite lifts the spam caps with it.
     extra_environment: dict[str, str] = field(default_factory=dict)
-    # The value CloudFormation would generate for the template's SigningSecret: new each run.
-    signing_secret: str = field(default_factory=lambda: secrets.token_urlsafe(48))
 
     @property
     def api_base(self) -> str:
@@ -87,52 +77,54 @@ def function_environment(config: StackConfig) -> dict[str, str]:
         resource_of_type("AWS::SES::ConfigurationSet")[0]: CONFIGURATION_SET,
     }
     environment: dict[str, str] = {
-        # Metrics are for CloudWatch; locally their JSON would drown the console (set to false to see them).
+        # Metrics are for CloudWatch; locally their JSON would drown the console (--env ...=false shows them).
         "POWERTOOLS_METRICS_DISABLED": "true",
         # The sweep leaves requests younger than this to the stream (3 minutes in AWS): a demo waits less.
         "ALERT_SWEEP_MIN_AGE_SECONDS": "10",
     }
     # Values the template derives from deployed resources (!Sub of the API's URL): the local ones.
-    local_values = {"API_BASE_URL": config.api_base, **signing_secret_environment(config.signing_secret)}
+    # The signing secret's dynamic references: resolved once the stack's secret exists (below).
+    local_values = {"API_BASE_URL": config.api_base, **signing_secret_environment("")}
     for spec in function_specs().values():
         for name, value in spec.environment.items():
-            if value == {"Ref": "AWS::NoValue"}:
-                continue  # declared for `sam local` only: no value on AWS
             environment[name] = local_values[name] if name in local_values else resolve(value, refs)
-    # The template gives AWS_ENDPOINT_URL no value (the real AWS); here the local AWS is moto.
+    # The template's AWS_ENDPOINT_URL is empty (the real AWS); here the local AWS is moto.
     environment["AWS_ENDPOINT_URL"] = config.moto_url
     return environment
+
+
+def resolve_signing_secret() -> None:
+    """SIGNING_SECRET* from the stack's secret, as the template's dynamic references resolve them."""
+    secret = boto3.client("secretsmanager").get_secret_value(SecretId=SIGNING_SECRET_NAME)["SecretString"]
+    value = json.loads(secret)
+    os.environ.update(signing_secret_environment(value["current"], value["previous"]))
+
+
+def enter_local_aws(config: StackConfig) -> None:
+    """This process as the functions run here: boto3 at the local moto, the template's environment
+    with the local values, and every email the functions send also in the outbox."""
+    point_boto3_at(config.moto_url)
+    os.environ.update({**function_environment(config), **config.extra_environment})
+    Outbox(config.outbox).attach_to_functions()
 
 
 class LocalStack:
     def __init__(self, config: StackConfig) -> None:
         self.config = config
-        api = api_spec()
         self.functions = {name: LocalFunction(spec) for name, spec in function_specs().items()}
-        # Bound first: a taken API port fails before anything else starts.
-        self._api = ApiServer(
-            LocalApi(
-                api,
-                self.functions,
-                rate=config.throttle_rate if config.throttle_rate is not None else api.rate_limit,
-                burst=config.throttle_burst if config.throttle_burst is not None else api.burst_limit,
-                port=config.api_port,
-            )
-        )
-        self._moto = MotoServer(config.moto_port, config.moto_host)
+        # Both bound now: a taken port fails before anything else starts.
+        rate, burst = config.throttle_rate, config.throttle_burst
+        local_api = LocalApi(api_spec(), self.functions, rate=rate, burst=burst, port=config.api_port)
+        self._api = BackgroundServer("127.0.0.1", config.api_port, local_api)
+        self._moto = BackgroundServer(config.moto_host, config.moto_port, moto_app())
+        self._moto_fixes = patch_moto()  # before moto handles a request
         self._poller: StreamPoller | None = None
         self._scheduler: Scheduler | None = None
-        self.provisioned: Provisioned | None = None
 
     def start(self) -> None:
         self._moto.start()
-        point_boto3_at(self._moto.url)
-        for name, value in {**function_environment(self.config), **self.config.extra_environment}.items():
-            if name.startswith(_OVERRIDABLE_PREFIX):
-                os.environ.setdefault(name, value)
-            else:
-                os.environ[name] = value
-        self.provisioned = provision(
+        enter_local_aws(self.config)
+        provisioned = provision(
             boto3.session.Session(),
             table_name=TABLE_NAME,
             queue_name=QUEUE_NAME,
@@ -140,17 +132,21 @@ class LocalStack:
             configuration_set=CONFIGURATION_SET,
             office_emails=OFFICE_EMAILS.split(","),
         )
-        # The template's SigningSecret, holding what the functions' configuration carries.
-        create_signing_secret(boto3.session.Session(), SIGNING_SECRET_NAME, self.config.signing_secret)
-        self._load_functions()
+        # The template's SigningSecret, made and resolved into the functions' environment as on a deploy.
+        create_signing_secret(boto3.session.Session(), SIGNING_SECRET_NAME, secrets.token_urlsafe(48))
+        resolve_signing_secret()
+        # Every handler imported now, as Lambda's init phase would: one that cannot be stops the start.
+        for function in self.functions.values():
+            _ = function.handler
         stream = stream_source_spec()
         self._poller = StreamPoller(
-            session=boto3.session.Session(),
             table_name=TABLE_NAME,
             spec=stream,
             function=self.functions[stream.function],
-            retry=self._retry_policy(stream.maximum_retry_attempts),
-            dead_letter_queue_url=self.provisioned.dead_letter_queue_url,
+            retry=local_retry_policy(
+                stream.maximum_retry_attempts, self.config.stream_max_backoff, self.config.stream_max_retries
+            ),
+            dead_letter_queue_url=provisioned.dead_letter_queue_url,
         )
         self._poller.start()
         # Locally the sweep runs every --sweep-interval seconds, not the template's 5 minutes.
@@ -164,36 +160,12 @@ class LocalStack:
         self._scheduler.start()
         self._api.start()
 
-    def _retry_policy(self, template_retries: int) -> RetryPolicy:
-        if self.config.stream_max_retries is not None:
-            return RetryPolicy(self.config.stream_max_retries, max_delay=self.config.stream_max_backoff)
-        return local_retry_policy(template_retries, self.config.stream_max_backoff)
-
-    def _load_functions(self) -> None:
-        """Import the handlers now, as Lambda's init phase would, with fresh settings and clients."""
-        code = str(functions_dir())
-        if code not in sys.path:
-            sys.path.insert(0, code)
-        from callbacks.adapters import aws
-        from callbacks.core.settings import get_settings
-
-        get_settings.cache_clear()
-        aws.reset_clients()
-        Outbox(self.config.outbox).attach(aws.sesv2())
-        for function in self.functions.values():
-            try:
-                function.handler()
-            except ImportError as error:
-                # Answered as a 502 (API) or a failed batch (stream) until the module exists.
-                print(f"warning: {function.name} ({function.spec.handler}) cannot be imported yet: {error}")
-
     def next_schedules(self) -> list[str]:
         """``DigestFunction at 2026-12-02T08:00:00-06:00`` for each schedule, in its own time zone."""
-        if self._scheduler is None:
-            return []
+        firings = self._scheduler.next_firings if self._scheduler else {}
         return [
             f"{schedule.function} at {when.astimezone(ZoneInfo(schedule.time_zone)).isoformat()}"
-            for schedule, when in sorted(self._scheduler.next_firings().items(), key=lambda item: item[1])
+            for schedule, when in sorted(firings.items(), key=lambda item: item[1])
         ]
 
     def stop(self) -> None:
@@ -203,3 +175,4 @@ class LocalStack:
         if self._poller is not None:
             self._poller.stop()
         self._moto.stop()
+        self._moto_fixes.close()

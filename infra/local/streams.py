@@ -1,6 +1,6 @@
 """The notifier's event source mapping: the table's stream, fed to the real handler like Lambda does.
 
-Per shard and in order: batches of at most ``BatchSize`` records that pass ``FilterCriteria``;
+In order: batches of at most ``BatchSize`` records that pass ``FilterCriteria``;
 partial batch failures retry from the first failed record; an exception fails the whole batch and
 bisects it; retries back off exponentially; after the last retry the records' metadata goes to the
 dead-letter queue, like Lambda's on-failure destination.
@@ -10,12 +10,12 @@ from __future__ import annotations
 
 import json
 import threading
-import time
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any
 
+import boto3
 from botocore.exceptions import BotoCoreError, ClientError
 
 from infra.local.filters import compile_pattern, matches_any
@@ -36,80 +36,54 @@ class RetryPolicy:
         return float(min(self.base_delay * 2 ** (attempt - 1), self.max_delay))
 
 
-def local_retry_policy(template_retries: int, max_delay: float, spanning: float = 60.0) -> RetryPolicy:
-    """The template's retry count, raised until the retries span ``spanning`` seconds.
+def local_retry_policy(
+    template_retries: int, max_delay: float, retries: int | None = None, spanning: float = 60.0
+) -> RetryPolicy:
+    """``retries`` when given; else the template's retry count, raised until the retries span ``spanning`` s.
 
     Locally the retries are fast, so the template's count alone would give up on a 20-second SES
     outage; spanning a minute loses nothing while keeping the feedback quick.
     """
-    policy = RetryPolicy(max_retries=0, max_delay=max_delay)
-    count, total = 0, 0.0
-    while total <= spanning:
-        count += 1
-        total += policy.delay(count)
-    return RetryPolicy(max_retries=max(template_retries, count), max_delay=max_delay)
-
-
-def _jsonable(value: Any) -> Any:
-    """A stream record value as Lambda's JSON event has it (times as epoch seconds)."""
-    if isinstance(value, datetime):
-        return int(value.timestamp())
-    if isinstance(value, dict):
-        return {key: _jsonable(item) for key, item in value.items()}
-    if isinstance(value, list):
-        return [_jsonable(item) for item in value]
-    return value
+    if retries is not None:
+        return RetryPolicy(retries, max_delay=max_delay)
+    policy = RetryPolicy(template_retries, max_delay=max_delay)
+    while sum(policy.delay(attempt) for attempt in range(1, policy.max_retries + 1)) <= spanning:
+        policy = replace(policy, max_retries=policy.max_retries + 1)
+    return policy
 
 
 def lambda_record(record: dict[str, Any], stream_arn: str) -> dict[str, Any]:
-    """One record of the event Lambda gives a function from a DynamoDB stream."""
-    event = {key: _jsonable(record[key]) for key in ("eventID", "eventName", "eventVersion", "eventSource")}
-    event["awsRegion"] = record["awsRegion"]
-    event["dynamodb"] = _jsonable(record["dynamodb"])
-    event["eventSourceARN"] = stream_arn
-    return event
+    """One record of the event Lambda gives a function from a DynamoDB stream (times in epoch seconds)."""
+    dynamodb = dict(record["dynamodb"])
+    if isinstance(created := dynamodb.get("ApproximateCreationDateTime"), datetime):
+        dynamodb["ApproximateCreationDateTime"] = int(created.timestamp())
+    return {**record, "dynamodb": dynamodb, "eventSourceARN": stream_arn}
 
 
 def _sequence(record: dict[str, Any]) -> str:
     return str(record["dynamodb"]["SequenceNumber"])
 
 
-@dataclass(frozen=True)
-class _Outcome:
-    failed_from: int | None  # index of the first failed record; None: the batch succeeded
-    error: str | None = None
-
-
+@dataclass
 class StreamPoller:
     """A thread that polls the table's stream and delivers it to one function."""
 
-    def __init__(
-        self,
-        *,
-        session: Any,
-        table_name: str,
-        spec: StreamSourceSpec,
-        function: LocalFunction,
-        retry: RetryPolicy,
-        dead_letter_queue_url: str,
-        interval: float = 0.2,
-    ) -> None:
-        self._dynamodb = session.client("dynamodb")
-        self._streams = session.client("dynamodbstreams")
-        self._sqs = session.client("sqs")
-        self._table_name = table_name
-        self._spec = spec
-        self._function = function
-        self._retry = retry
-        self._dlq_url = dead_letter_queue_url
-        self._interval = interval
-        self._filters = [compile_pattern(pattern) for pattern in spec.filter_patterns]
+    table_name: str
+    spec: StreamSourceSpec
+    function: LocalFunction
+    retry: RetryPolicy
+    dead_letter_queue_url: str
+    interval: float = 0.2
+
+    def __post_init__(self) -> None:
+        self._dynamodb, self._streams, self._sqs = map(boto3.client, ("dynamodb", "dynamodbstreams", "sqs"))
+        self._filters = [compile_pattern(pattern) for pattern in self.spec.filter_patterns]
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="stream-poller", daemon=True)
-        self._stream_arn: str | None = None  # None: look it up (again) before the next read
-        self._iterators: dict[str, str] = {}
-        self._checkpoints: dict[str, str] = {}  # the last delivered record of each shard
-        self._problem: str | None = None
+        # moto gives a table one shard, which never closes: one iterator, always with a next one.
+        self._stream_arn = self._shard_id = self._iterator = ""  # "": look them up (again) first
+        self._checkpoint = ""  # the sequence number of the last delivered record
+        self._problem = ""  # why the stream cannot be read, while it cannot
 
     def start(self) -> None:
         self._thread.start()
@@ -120,133 +94,112 @@ class StreamPoller:
 
     def _run(self) -> None:
         while not self._stop.is_set():
+            problem = ""
             try:
                 self._poll()
-                self._report(None)
             except ClientError as error:
-                self._report(error.response.get("Error", {}).get("Code", "") or type(error).__name__)
-                # Look the stream up again and resume after the last delivered record of each shard.
-                self._stream_arn = None
+                problem = error.response.get("Error", {}).get("Code", "") or type(error).__name__
+                self._iterator = ""  # look the stream up again, and resume after the checkpoint
             except BotoCoreError as error:
-                self._report(type(error).__name__)
-            self._stop.wait(self._interval)
-
-    def _report(self, problem: str | None) -> None:
-        # One line when the stream becomes unreadable and one when it recovers, not one per poll.
-        if problem != self._problem:
-            if problem:
-                print(f"stream: cannot read the stream of table {self._table_name} ({problem}); retrying")
-            elif self._problem:
-                print(f"stream: reading the stream of table {self._table_name} again")
+                problem = type(error).__name__
+            # One line when the stream becomes unreadable and one when it recovers, not one per poll.
+            if problem and problem != self._problem:
+                print(f"stream: cannot read the stream of table {self.table_name} ({problem}); retrying")
+            elif self._problem and not problem:
+                print(f"stream: reading the stream of table {self.table_name} again")
             self._problem = problem
+            self._stop.wait(self.interval)
 
     def _poll(self) -> None:
-        if self._stream_arn is None:
+        if not self._iterator:
             self._open_stream()
-        stream_arn = str(self._stream_arn)
-        for shard_id, iterator in list(self._iterators.items()):
-            answer = self._streams.get_records(ShardIterator=iterator, Limit=1000)
-            records = answer.get("Records", [])
-            if records and not self._deliver(shard_id, [lambda_record(r, stream_arn) for r in records]):
+        answer = self._streams.get_records(ShardIterator=self._iterator, Limit=1000)
+        records = [lambda_record(record, self._stream_arn) for record in answer.get("Records", [])]
+        if records:
+            if not self._deliver(records):
                 return  # stopping: the iterator stays where it was
-            if records:
-                self._checkpoints[shard_id] = _sequence(records[-1])
-            # moto's shards never close, so there is always a next iterator.
-            self._iterators[shard_id] = answer["NextShardIterator"]
+            self._checkpoint = _sequence(records[-1])
+        self._iterator = answer["NextShardIterator"]
 
     def _open_stream(self) -> None:
-        """The table's stream, read from after the last delivered record of each shard."""
-        arn = self._dynamodb.describe_table(TableName=self._table_name)["Table"].get("LatestStreamArn")
+        """The table's stream, read from after the last delivered record."""
+        arn = self._dynamodb.describe_table(TableName=self.table_name)["Table"].get("LatestStreamArn")
         if not arn:
             raise ClientError({"Error": {"Code": "ResourceNotFoundException"}}, "DescribeTable")
-        iterators = {}
-        for shard in self._streams.describe_stream(StreamArn=arn)["StreamDescription"]["Shards"]:
-            shard_id = shard["ShardId"]
-            position: dict[str, str] = {"ShardIteratorType": "TRIM_HORIZON"}
-            if shard_id in self._checkpoints:
-                position = {
-                    "ShardIteratorType": "AFTER_SEQUENCE_NUMBER",
-                    "SequenceNumber": self._checkpoints[shard_id],
-                }
-            iterators[shard_id] = self._streams.get_shard_iterator(
-                StreamArn=arn, ShardId=shard_id, **position
-            )["ShardIterator"]
-        self._iterators, self._stream_arn = iterators, arn
+        (shard,) = self._streams.describe_stream(StreamArn=arn)["StreamDescription"]["Shards"]
+        position = {"ShardIteratorType": "TRIM_HORIZON"}
+        if self._checkpoint:
+            position = {"ShardIteratorType": "AFTER_SEQUENCE_NUMBER", "SequenceNumber": self._checkpoint}
+        answer = self._streams.get_shard_iterator(StreamArn=arn, ShardId=shard["ShardId"], **position)
+        self._stream_arn, self._shard_id, self._iterator = arn, shard["ShardId"], answer["ShardIterator"]
 
-    def _deliver(self, shard_id: str, records: list[dict[str, Any]]) -> bool:
+    def _deliver(self, records: list[dict[str, Any]]) -> bool:
         """Deliver records in order, with retries; False when told to stop on the way."""
         pending = [record for record in records if matches_any(self._filters, record)]
-        limit, attempts = self._spec.batch_size, 0
+        size, retries = self.spec.batch_size, 0
         while pending:
-            batch = pending[:limit]
-            outcome = self._invoke(batch)
-            if outcome.failed_from is None:
-                pending, attempts, limit = pending[len(batch) :], 0, self._spec.batch_size
-                continue
-            if outcome.error and self._spec.bisect_on_error and len(batch) > 1:
+            batch = pending[:size]
+            failed_from, error = self._invoke(batch)
+            if failed_from is None:
+                pending, size, retries = pending[len(batch) :], self.spec.batch_size, 0
+            elif error and self.spec.bisect_on_error and len(batch) > 1:
                 # Bisecting does not count as a retry (Lambda's rule); the halves are retried.
-                limit = (len(batch) + 1) // 2
-                print(f"stream: {self._function.name} raised {outcome.error}; bisecting {len(batch)} records")
-                continue
-            pending = pending[outcome.failed_from :]
-            failed = batch[outcome.failed_from :]
-            attempts += 1
-            if attempts > self._retry.max_retries:
-                self._dead_letter(shard_id, failed, attempts, outcome.error)
-                pending, attempts, limit = pending[len(failed) :], 0, self._spec.batch_size
-                continue
-            delay = self._retry.delay(attempts)
-            cause = (
-                f"raised {outcome.error}"
-                if outcome.error
-                else f"failed {len(failed)} of {len(batch)} records"
-            )
-            retries = f"{attempts}/{self._retry.max_retries}"
-            print(f"stream: {self._function.name} {cause}; retry {retries} in {delay:g} s")
-            if self._stop.wait(delay):
-                return False
+                size = (len(batch) + 1) // 2
+                print(f"stream: {self.function.name} raised {error}; bisecting {len(batch)} records")
+            elif retries >= self.retry.max_retries:
+                self._dead_letter(batch[failed_from:], retries + 1, error)
+                pending, size, retries = pending[len(batch) :], self.spec.batch_size, 0
+            else:
+                pending = pending[failed_from:]
+                retries += 1
+                delay = self.retry.delay(retries)
+                failed = len(batch) - failed_from
+                cause = f"raised {error}" if error else f"failed {failed} of {len(batch)} records"
+                retry = f"retry {retries}/{self.retry.max_retries} in {delay:g} s"
+                print(f"stream: {self.function.name} {cause}; {retry}")
+                if self._stop.wait(delay):
+                    return False
         return True
 
-    def _invoke(self, batch: list[dict[str, Any]]) -> _Outcome:
+    def _invoke(self, batch: list[dict[str, Any]]) -> tuple[int | None, str | None]:
+        """The index of the batch's first failed record (None: all delivered), and the error raised."""
         try:
-            result = self._function.invoke({"Records": batch})
+            result = self.function.invoke({"Records": batch})
         except Exception as error:  # the function's error fails the batch, as in Lambda
-            return _Outcome(failed_from=0, error=type(error).__name__)
-        if not self._spec.report_batch_item_failures or not isinstance(result, dict):
-            return _Outcome(failed_from=None)
+            return 0, type(error).__name__
+        if not self.spec.report_batch_item_failures or not isinstance(result, dict):
+            return None, None
         failures = result.get("batchItemFailures") or []
-        if not failures:
-            return _Outcome(failed_from=None)
         sequences = [_sequence(record) for record in batch]
-        failed = [str(item.get("itemIdentifier") or "") for item in failures if isinstance(item, dict)]
-        if len(failed) != len(failures) or any(seq not in sequences for seq in failed):
-            return _Outcome(failed_from=0)  # an unknown or empty identifier fails the whole batch
-        return _Outcome(failed_from=min(sequences.index(seq) for seq in failed))
+        failed = [item.get("itemIdentifier") if isinstance(item, dict) else None for item in failures]
+        if not set(failed) <= set(sequences):
+            return 0, None  # an unknown or empty identifier fails the whole batch
+        return min((sequences.index(sequence) for sequence in failed), default=None), None
 
-    def _dead_letter(
-        self, shard_id: str, records: list[dict[str, Any]], attempts: int, error: str | None
-    ) -> None:
+    def _dead_letter(self, records: list[dict[str, Any]], invocations: int, error: str | None) -> None:
+        """Lambda's on-failure record of the batch it gave up on (its metadata, not the records)."""
         first, last = records[0], records[-1]
 
         def arrival(record: dict[str, Any]) -> str:
-            seconds = record["dynamodb"].get("ApproximateCreationDateTime", time.time())
+            seconds = record["dynamodb"]["ApproximateCreationDateTime"]
             return datetime.fromtimestamp(seconds, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
-        response_context: dict[str, Any] = {"statusCode": 200, "executedVersion": "$LATEST"}
-        if error:
-            response_context["functionError"] = "Unhandled"
         message = {
             "requestContext": {
                 "requestId": str(uuid.uuid4()),
-                "functionArn": f"arn:aws:lambda:{REGION}:{ACCOUNT_ID}:function:{self._function.name}",
+                "functionArn": f"arn:aws:lambda:{REGION}:{ACCOUNT_ID}:function:{self.function.name}",
                 "condition": "RetryAttemptsExhausted",
-                "approximateInvokeCount": attempts,
+                "approximateInvokeCount": invocations,
             },
-            "responseContext": response_context,
+            "responseContext": {
+                "statusCode": 200,
+                "executedVersion": "$LATEST",
+                **({"functionError": "Unhandled"} if error else {}),
+            },
             "version": "1.0",
             "timestamp": datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z"),
             "DDBStreamBatchInfo": {
-                "shardId": shard_id,
+                "shardId": self._shard_id,
                 "startSequenceNumber": _sequence(first),
                 "endSequenceNumber": _sequence(last),
                 "approximateArrivalOfFirstRecord": arrival(first),
@@ -256,11 +209,11 @@ class StreamPoller:
             },
         }
         try:
-            self._sqs.send_message(QueueUrl=self._dlq_url, MessageBody=json.dumps(message))
+            self._sqs.send_message(QueueUrl=self.dead_letter_queue_url, MessageBody=json.dumps(message))
         except (ClientError, BotoCoreError) as failure:
             print(f"dead-letter: could not record {len(records)} record(s) in the queue ({failure})")
             return
         print(
             f"dead-letter: {len(records)} record(s), sequence {_sequence(first)}..{_sequence(last)}, "
-            f"sent to {self._dlq_url} (RetryAttemptsExhausted after {attempts} invocation(s))"
+            f"sent to {self.dead_letter_queue_url} (RetryAttemptsExhausted after {invocations} invocation(s))"
         )

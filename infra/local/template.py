@@ -1,16 +1,19 @@
 """What the local stack needs from template.yaml, read from the template itself.
 
-Routes, throttling, binary media types, handlers, memory, timeouts, environment variables and the
-stream's event source mapping all come from here, so the local stack follows the template.
+Routes, throttling, binary media types, gateway responses, handlers, memory, timeouts, environment
+variables, the stream's event source mapping and the schedules all come from here, so the local
+stack follows the template (no handler's module path is written anywhere else).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from infra.provision import TEMPLATE, load_template, resource_of_type
+from infra.local.schedules import Schedule
+from infra.provision import TEMPLATE, load_template, resource_of_type, resources_of_type
 
 REPO_ROOT = TEMPLATE.parent
 
@@ -32,22 +35,13 @@ class ApiRoute:
 
 
 @dataclass(frozen=True)
-class GatewayResponseSpec:
-    """One of the API's GatewayResponses: its status, its headers (name, mapping), its JSON body."""
-
-    status: int
-    headers: tuple[tuple[str, str], ...]
-    body: str
-
-
-@dataclass(frozen=True)
 class ApiSpec:
     stage: str
     binary_media_types: tuple[str, ...]
     rate_limit: float
     burst_limit: int
     routes: tuple[ApiRoute, ...]
-    gateway_responses: dict[str, GatewayResponseSpec] = field(default_factory=dict)
+    gateway_responses: dict[str, dict[str, Any]]  # as the template writes them, by response type
 
 
 @dataclass(frozen=True)
@@ -60,19 +54,17 @@ class StreamSourceSpec:
     report_batch_item_failures: bool
 
 
-def resolve(value: Any, refs: dict[str, str]) -> str:
-    """A template value as a string: a literal, or a ``!Ref`` to a parameter or a resource."""
-    if isinstance(value, dict):
-        if set(value) != {"Ref"}:
-            raise ValueError(f"the local stack cannot resolve {value!r} from template.yaml")
-        name = value["Ref"]
-        if name in refs:
-            return refs[name]
-        default = load_template()["Parameters"].get(name, {}).get("Default")
-        if default is None:
-            raise ValueError(f"no local value for !Ref {name} in template.yaml")
-        return str(default)
-    return str(value).lower() if isinstance(value, bool) else str(value)
+def resolve(value: Any, refs: dict[str, str] | None = None) -> str:
+    """A template value as a string: a literal, or a ``!Ref`` to ``refs``, else to a parameter's default."""
+    if not isinstance(value, dict):
+        return str(value).lower() if isinstance(value, bool) else str(value)
+    if set(value) != {"Ref"}:
+        raise ValueError(f"the local stack cannot resolve {value!r} from template.yaml")
+    name = value["Ref"]
+    found = (refs or {}).get(name, load_template()["Parameters"].get(name, {}).get("Default"))
+    if found is None:
+        raise ValueError(f"no local value for !Ref {name} in template.yaml")
+    return str(found)
 
 
 def functions_dir() -> Path:
@@ -80,111 +72,55 @@ def functions_dir() -> Path:
     return REPO_ROOT / str(load_template()["Globals"]["Function"]["CodeUri"])
 
 
-def _functions() -> dict[str, dict[str, Any]]:
-    return {
-        logical_id: definition["Properties"]
-        for logical_id, definition in load_template()["Resources"].items()
-        if definition["Type"] == "AWS::Serverless::Function"
-    }
-
-
 def function_specs() -> dict[str, FunctionSpec]:
     defaults = load_template()["Globals"]["Function"]
     global_env = defaults.get("Environment", {}).get("Variables", {})
-    return {
-        logical_id: FunctionSpec(
+    specs = {}
+    for logical_id, function in resources_of_type("AWS::Serverless::Function").items():
+        props = function["Properties"]
+        specs[logical_id] = FunctionSpec(
             logical_id=logical_id,
             handler=props["Handler"],
             memory_mb=int(props.get("MemorySize", defaults.get("MemorySize", 128))),
             timeout_s=int(props.get("Timeout", defaults.get("Timeout", 3))),
             environment={**global_env, **props.get("Environment", {}).get("Variables", {})},
         )
-        for logical_id, props in _functions().items()
-    }
+    return specs
 
 
-def _number(value: Any) -> float:
-    return float(resolve(value, {}))
-
-
-# API Gateway's own status of each response type the template may customise without a StatusCode.
-_GATEWAY_STATUS = {
-    "THROTTLED": 429,
-    "WAF_FILTERED": 403,
-    "REQUEST_TOO_LARGE": 413,
-    "INTEGRATION_TIMEOUT": 504,
-    "DEFAULT_4XX": 403,
-    "DEFAULT_5XX": 502,
-}
-_REQUEST_HEADER = "method.request.header."
-
-
-def _gateway_responses(props: dict[str, Any]) -> dict[str, GatewayResponseSpec]:
-    found = {}
-    for response_type, response in props.get("GatewayResponses", {}).items():
-        headers = tuple(response.get("ResponseParameters", {}).get("Headers", {}).items())
-        for name, source in headers:
-            # API Gateway maps a static 'value' or a request header; anything else is not emulated.
-            static = source.startswith("'") and source.endswith("'")
-            if not static and not source.startswith(_REQUEST_HEADER):
-                raise ValueError(f"the local stack cannot map {source!r} into the {name} header")
-        found[response_type] = GatewayResponseSpec(
-            status=int(response.get("StatusCode", _GATEWAY_STATUS.get(response_type, 500))),
-            headers=headers,
-            body=response.get("ResponseTemplates", {}).get("application/json", ""),
-        )
-    return found
-
-
-def gateway_response_headers(
-    spec: GatewayResponseSpec, request_headers: dict[str, str]
-) -> list[tuple[str, str]]:
-    """The response's headers for a request (``request_headers`` by lower-case name)."""
-    headers = []
-    for name, source in spec.headers:
-        if source.startswith(_REQUEST_HEADER):
-            value = request_headers.get(source.removeprefix(_REQUEST_HEADER).lower())
-            if value is not None:  # API Gateway leaves the header out when the request has none
-                headers.append((name, value))
-        else:
-            headers.append((name, source[1:-1]))
-    return headers
+def _events(event_type: str) -> Iterator[tuple[str, dict[str, Any]]]:
+    """(function, the event's properties) for every event of ``event_type`` of the template's functions."""
+    for name, function in resources_of_type("AWS::Serverless::Function").items():
+        for event in function["Properties"].get("Events", {}).values():
+            if event["Type"] == event_type:
+                yield name, event["Properties"]
 
 
 def api_spec() -> ApiSpec:
     api_id, api = resource_of_type("AWS::Serverless::Api")
     props = api["Properties"]
-    # ~1 is JSON Pointer's escape of "/", as API Gateway spells binary media types.
-    binary = tuple(t.replace("~1", "/").replace("~0", "~").lower() for t in props.get("BinaryMediaTypes", []))
-    throttled = [s for s in props.get("MethodSettings", []) if "ThrottlingRateLimit" in s]
-    rate = _number(throttled[0]["ThrottlingRateLimit"]) if throttled else 10000.0
-    burst = int(_number(throttled[0]["ThrottlingBurstLimit"])) if throttled else 5000
-    routes = tuple(
-        ApiRoute(
-            method=event["Properties"]["Method"].upper(), path=event["Properties"]["Path"], function=name
-        )
-        for name, props_ in _functions().items()
-        for event in props_.get("Events", {}).values()
-        if event["Type"] == "Api" and event["Properties"].get("RestApiId", {}).get("Ref") == api_id
-    )
+    # Without method settings, API Gateway's account-level defaults (10,000 per second, 5,000 burst).
+    throttling = next((s for s in props.get("MethodSettings", []) if "ThrottlingRateLimit" in s), {})
     return ApiSpec(
         stage=props["StageName"],
-        binary_media_types=binary,
-        rate_limit=rate,
-        burst_limit=burst,
-        routes=routes,
-        gateway_responses=_gateway_responses(props),
+        # ~1 is JSON Pointer's escape of "/", as API Gateway spells binary media types.
+        binary_media_types=tuple(
+            t.replace("~1", "/").replace("~0", "~").lower() for t in props.get("BinaryMediaTypes", [])
+        ),
+        rate_limit=float(resolve(throttling.get("ThrottlingRateLimit", 10000), {})),
+        burst_limit=int(float(resolve(throttling.get("ThrottlingBurstLimit", 5000)))),
+        routes=tuple(
+            ApiRoute(method=event["Method"].upper(), path=event["Path"], function=name)
+            for name, event in _events("Api")
+            if event.get("RestApiId", {}).get("Ref") == api_id
+        ),
+        gateway_responses=props.get("GatewayResponses"),
     )
 
 
 def stream_source_spec() -> StreamSourceSpec:
     """The one DynamoDB event source mapping of the template (the notifier's)."""
-    found = [
-        (name, event["Properties"])
-        for name, props in _functions().items()
-        for event in props.get("Events", {}).values()
-        if event["Type"] == "DynamoDB"
-    ]
+    found = list(_events("DynamoDB"))
     if len(found) != 1:
         raise LookupError(f"expected one DynamoDB event source in template.yaml, found {len(found)}")
     function, props = found[0]
@@ -198,18 +134,14 @@ def stream_source_spec() -> StreamSourceSpec:
     )
 
 
-def schedule_specs() -> list[Any]:
+def schedule_specs() -> list[Schedule]:
     """The template's ScheduleV2 events (EventBridge Scheduler), for the local scheduler."""
-    from infra.local.schedules import Schedule
-
     return [
         Schedule(
             function=name,
-            expression=resolve(event["Properties"]["ScheduleExpression"], {}),
-            time_zone=resolve(event["Properties"].get("ScheduleExpressionTimezone", "UTC"), {}),
-            input=str(event["Properties"].get("Input", "{}")),
+            expression=resolve(event["ScheduleExpression"]),
+            time_zone=resolve(event.get("ScheduleExpressionTimezone", "UTC")),
+            input=str(event.get("Input", "{}")),
         )
-        for name, props in _functions().items()
-        for event in props.get("Events", {}).values()
-        if event["Type"] == "ScheduleV2"
+        for name, event in _events("ScheduleV2")
     ]

@@ -302,8 +302,11 @@ def runtime_tree(python: str) -> Path:
 def child_environment(function: str = "bench") -> dict[str, str]:
     """The functions' variables as template.yaml gives them (the local stack's values), as on Lambda."""
     from infra.local.stack import StackConfig, function_environment
+    from infra.provision import signing_secret_environment
 
     environment = function_environment(StackConfig())
+    # What the template's dynamic references resolve to on a deploy: a secret, so the spam layers run.
+    environment |= signing_secret_environment("a-bench-signing-secret-0123456789abcdef")
     # The local stack mutes metrics for its console; on Lambda they are written, and cost.
     environment.pop("POWERTOOLS_METRICS_DISABLED", None)
     return {

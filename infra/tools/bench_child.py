@@ -53,12 +53,7 @@ def _stub_aws(calls: dict[str, int], sdk: list[float], seen: list | None = None)
     import botocore.session
     from botocore.awsrequest import AWSResponse
 
-    # The intake's signing secret is read on its first request: answered, so the spam layers run as
-    # on Lambda (an empty answer would fail the read and store the request unjudged).
-    answers = {
-        "SendEmail": {"MessageId": "0100018c-bench-message"},
-        "GetParameter": {"Parameter": {"Name": "bench", "Type": "SecureString", "Value": "bench-secret"}},
-    }
+    answers = {"SendEmail": {"MessageId": "0100018c-bench-message"}}
 
     def answer(model, **_):  # type: ignore[no-untyped-def]
         calls[model.name] = calls.get(model.name, 0) + 1

@@ -65,3 +65,13 @@ def test_given_the_templates_weekly_summary_schedule_then_mondays_at_7_30_office
     assert schedule.next_after(utc("2026-10-26T12:30:00")) == utc("2026-11-02T13:30:00")
     # Its event's scheduled time is what the function summarizes the week before of.
     assert schedule.event(utc("2026-11-30T13:30:00")) == {"scheduled_time": "2026-11-30T13:30:00Z"}
+
+
+def test_given_steps_ranges_and_rates_then_they_fire_as_eventbridge_reads_them() -> None:
+    quarters = Schedule("F", "cron(0/15 9-10 ? * MON-FRI *)", "UTC", "{}")
+    every_five_minutes = Schedule("F", "rate(5 minutes)", "UTC", "{}")
+
+    # Friday December 4, 2026: after 10:45 the next quarter is Monday's first.
+    assert quarters.next_after(utc("2026-12-04T10:50:00")) == utc("2026-12-07T09:00:00")
+    assert quarters.next_after(utc("2026-12-07T09:00:00")) == utc("2026-12-07T09:15:00")
+    assert every_five_minutes.next_after(utc("2026-12-01T00:00:30")) == utc("2026-12-01T00:05:30")
