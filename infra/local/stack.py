@@ -82,22 +82,20 @@ def function_environment(config: StackConfig) -> dict[str, str]:
         # The sweep leaves requests younger than this to the stream (3 minutes in AWS): a demo waits less.
         "ALERT_SWEEP_MIN_AGE_SECONDS": "10",
     }
-    # Values the template derives from deployed resources (!Sub of the API's URL): the local ones.
-    # The signing secret's dynamic references: resolved once the stack's secret exists (below).
+    # Local values for the API's URL, and for the secret's dynamic references (resolved at start).
     local_values = {"API_BASE_URL": config.api_base, **signing_secret_environment("")}
     for spec in function_specs().values():
         for name, value in spec.environment.items():
             environment[name] = local_values[name] if name in local_values else resolve(value, refs)
-    # The template's AWS_ENDPOINT_URL is empty (the real AWS); here the local AWS is moto.
+    # The template leaves AWS_ENDPOINT_URL to the platform; here the platform's AWS is moto.
     environment["AWS_ENDPOINT_URL"] = config.moto_url
     return environment
 
 
 def resolve_signing_secret() -> None:
     """SIGNING_SECRET* from the stack's secret, as the template's dynamic references resolve them."""
-    secret = boto3.client("secretsmanager").get_secret_value(SecretId=SIGNING_SECRET_NAME)["SecretString"]
-    value = json.loads(secret)
-    os.environ.update(signing_secret_environment(value["current"], value["previous"]))
+    answer = boto3.client("secretsmanager").get_secret_value(SecretId=SIGNING_SECRET_NAME)
+    os.environ.update(signing_secret_environment(**json.loads(answer["SecretString"])))
 
 
 def enter_local_aws(config: StackConfig) -> None:

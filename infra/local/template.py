@@ -78,12 +78,14 @@ def function_specs() -> dict[str, FunctionSpec]:
     specs = {}
     for logical_id, function in resources_of_type("AWS::Serverless::Function").items():
         props = function["Properties"]
+        variables = {**global_env, **props.get("Environment", {}).get("Variables", {})}
         specs[logical_id] = FunctionSpec(
             logical_id=logical_id,
             handler=props["Handler"],
             memory_mb=int(props.get("MemorySize", defaults.get("MemorySize", 128))),
             timeout_s=int(props.get("Timeout", defaults.get("Timeout", 3))),
-            environment={**global_env, **props.get("Environment", {}).get("Variables", {})},
+            # One set to AWS::NoValue is left out, as CloudFormation leaves it out.
+            environment={k: v for k, v in variables.items() if v != {"Ref": "AWS::NoValue"}},
         )
     return specs
 
