@@ -127,7 +127,7 @@ def test_given_the_same_idempotency_key_and_content_a_day_later_then_200_with_th
 
     first = invoke(json_event(VALID, Idempotency_Key="form-abc_123"))
     # Past the content fingerprint's 10 minutes: only the key can tell this retry from a new request.
-    with mock.patch("callbacks.handlers.intake.datetime") as clock:
+    with mock.patch("callbacks.handlers.api.callback_requests.datetime") as clock:
         clock.now.return_value = datetime.now(UTC) + timedelta(hours=23)
         retry = invoke(json_event(VALID, Idempotency_Key="form-abc_123"))
 
@@ -160,7 +160,7 @@ def test_given_the_same_content_more_than_ten_minutes_later_then_a_new_request(
 
     first = invoke(json_event(VALID))
     later = datetime.now(UTC) + timedelta(minutes=10, seconds=5)
-    with mock.patch("callbacks.handlers.intake.datetime") as clock:
+    with mock.patch("callbacks.handlers.api.callback_requests.datetime") as clock:
         clock.now.return_value = later
         again = invoke(json_event(VALID))
 
@@ -173,7 +173,7 @@ def test_given_the_same_content_nine_minutes_later_then_still_a_duplicate() -> N
     from datetime import UTC, datetime, timedelta
 
     first = invoke(json_event(VALID))
-    with mock.patch("callbacks.handlers.intake.datetime") as clock:
+    with mock.patch("callbacks.handlers.api.callback_requests.datetime") as clock:
         clock.now.return_value = datetime.now(UTC) + timedelta(minutes=9)
         again = invoke(json_event(VALID))
 
@@ -239,7 +239,8 @@ def test_given_dynamodb_cannot_be_reached_then_503() -> None:
 
 def test_given_an_unexpected_failure_then_500_without_a_stack_trace() -> None:
     with mock.patch(
-        "callbacks.handlers.intake.register_callback_request", side_effect=RuntimeError("boom +16623776290")
+        "callbacks.handlers.api.callback_requests.register_callback_request",
+        side_effect=RuntimeError("boom +16623776290"),
     ):
         answer = invoke(json_event(VALID))
 

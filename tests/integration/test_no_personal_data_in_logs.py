@@ -51,7 +51,9 @@ def _paths(moto_aws: Provisioned) -> list[tuple[str, Any]]:
 
     def unexpected() -> Any:
         error = RuntimeError(f"failed for {CANARY['name']} {CANARY['phone']}")
-        with mock.patch("callbacks.handlers.intake.register_callback_request", side_effect=error):
+        with mock.patch(
+            "callbacks.handlers.api.callback_requests.register_callback_request", side_effect=error
+        ):
             return invoke(json_event(CANARY))
 
     return [

@@ -18,7 +18,7 @@ from boto3.dynamodb.types import TypeDeserializer
 from callbacks.adapters.store import request_from_image
 from callbacks.core.settings import get_settings
 from callbacks.emails.staff_alert import subject_line
-from callbacks.handlers.intake import thank_you_location
+from callbacks.handlers.api.callback_requests import thank_you_location
 from infra.local.filters import compile_pattern, matches_any
 from infra.provision import Provisioned, resource
 from tests.http_contract import BROWSER_ACCEPT

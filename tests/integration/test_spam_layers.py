@@ -73,7 +73,7 @@ def served_token() -> str:
 
 
 def posted_after(seconds: float, fields: dict[str, Any], **kwargs: Any) -> Answer:
-    with mock.patch("callbacks.handlers.intake.datetime") as clock:
+    with mock.patch("callbacks.handlers.api.callback_requests.datetime") as clock:
         clock.now.return_value = datetime.now(UTC) + timedelta(seconds=seconds)
         return invoke(json_event(fields, **kwargs))
 

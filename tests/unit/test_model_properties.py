@@ -17,7 +17,7 @@ from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 from pydantic import ValidationError
 
-from callbacks.handlers.api.errors import MAX_BODY_BYTES
+from callbacks.handlers.api.gate import MAX_BODY_BYTES
 from callbacks.logic.registration import Arrival, deadline_of, stored_record
 from callbacks.models.api import field_problems
 from callbacks.models.form import EMAIL_MAX, MESSAGE_MAX, NAME_MAX, SOURCE_URL_MAX, CallbackRequestIn

@@ -41,3 +41,20 @@ def test_given_the_document_then_it_describes_the_contract() -> None:
         "cf-turnstile-response",
     }
     assert [parameter["name"].lower() for parameter in create["parameters"]] == ["idempotency-key"]
+
+
+def test_given_the_deployed_resolver_then_every_route_it_serves_is_in_the_document() -> None:
+    from callbacks.handlers.intake import resolver
+    from infra.tools.openapi import documented_api
+
+    def routes(app: object) -> set[tuple[str, str]]:
+        return {
+            (route.method, route.path)
+            for route in app._static_routes + app._dynamic_routes  # type: ignore[attr-defined]
+            if route.method != "OPTIONS"
+        }
+
+    served = routes(resolver())
+    assert served == routes(documented_api())
+    assert ("POST", "/callback-requests") in served
+    assert ("POST", "/callback-requests/<request_id>/contacted") in served

@@ -46,7 +46,7 @@ SOURCE_URL_MAX = 2048
 CONSENT_TRUE = frozenset({"on", "true", "yes", "1"})
 # One per rendered form: the Idempotency-Key header and the idempotency_key field share it.
 IDEMPOTENCY_KEY_REGEX = r"^[A-Za-z0-9_-]{1,128}$"
-_IDEMPOTENCY_KEY = re.compile(IDEMPOTENCY_KEY_REGEX)
+IDEMPOTENCY_KEY_PATTERN = re.compile(IDEMPOTENCY_KEY_REGEX)
 _NAME_PUNCTUATION = frozenset(" .'-,&")
 # Phones type a right single quotation mark for an apostrophe (O’Brien): read it as one.
 _APOSTROPHES = str.maketrans({"’": "'", "ʼ": "'"})
@@ -284,7 +284,7 @@ class CallbackRequestIn(BaseModel):
         text = optional_text(value, "idempotency_key")
         if text is None:
             return None
-        if not _IDEMPOTENCY_KEY.match(text):
+        if not IDEMPOTENCY_KEY_PATTERN.match(text):
             raise problem(FIELD_MESSAGES["idempotency_key"])
         return text
 
@@ -295,6 +295,7 @@ __all__ = [
     "CONSENT_VERSION",
     "EMAIL_MAX",
     "FIELD_MESSAGES",
+    "IDEMPOTENCY_KEY_PATTERN",
     "IDEMPOTENCY_KEY_REGEX",
     "MESSAGE_MAX",
     "NAME_MAX",

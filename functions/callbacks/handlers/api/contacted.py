@@ -13,19 +13,20 @@ from functools import cache
 from html import escape
 from importlib import resources
 from string import Template
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.api_gateway import Router
-from aws_lambda_powertools.event_handler.openapi.params import Path, Query
-from aws_lambda_powertools.event_handler.openapi.types import OpenAPIResponse
 
 from callbacks.core.office import OFFICE_PHONE, office_time
 from callbacks.core.settings import get_settings
 from callbacks.logic import follow_up
 from callbacks.logic.follow_up import LinkProblem, LinkRefusedError, Marking
 from callbacks.models.record import StoredCallbackRequest, parse_timestamp, reference
+
+if TYPE_CHECKING:
+    from aws_lambda_powertools.event_handler.openapi.types import OpenAPIResponse
 
 router = Router()
 
@@ -123,9 +124,6 @@ def _refused(refused: LinkRefusedError) -> Response[str]:
     return response
 
 
-Token = Annotated[str | None, Query(description="The signed token of the link (expires after 14 days)")]
-RequestId = Annotated[str, Path(description="The request's id")]
-
 _PAGE: dict[str, Any] = {"text/html": {"schema": {"type": "string"}}}
 _RESPONSES: dict[int, OpenAPIResponse] = {
     200: {"description": "HTML page", "content": _PAGE},
@@ -137,16 +135,34 @@ _RESPONSES: dict[int, OpenAPIResponse] = {
 }
 
 
-@router.get(
-    "/callback-requests/<request_id>/contacted",
-    summary="The mark-as-called page of a staff email's link (changes nothing)",
-    description="Shows the request's reference, first name and received time, with one button that "
+PATH = "/callback-requests/<request_id>/contacted"
+# The routes' descriptions, shared with the OpenAPI document (infra/tools/openapi.py).
+SHOW: dict[str, Any] = {
+    "summary": "The mark-as-called page of a staff email's link (changes nothing)",
+    "description": "Shows the request's reference, first name and received time, with one button that "
     "POSTs to this same URL. Safe for mail scanners: a GET never changes the request.",
-    responses=_RESPONSES,
-    tags=["Staff"],
-    cors=False,
-)
-def show_contacted_page(request_id: RequestId, token: Token = None) -> Response[str]:
+    "responses": _RESPONSES,
+    "tags": ["Staff"],
+    "cors": False,
+}
+MARK: dict[str, Any] = {
+    "summary": "Mark a request called (the page's button)",
+    "description": "Sets status to contacted with contacted_at, once, by a conditional update. A second "
+    "POST answers that it was already marked, and when.",
+    "responses": _RESPONSES,
+    "tags": ["Staff"],
+    "cors": False,
+}
+
+
+def _token() -> str | None:
+    """The link's ``token`` query parameter (the first, if it is given twice)."""
+    return router.current_event.get_query_string_value("token")
+
+
+@router.get(PATH, **SHOW)
+def show_contacted_page(request_id: str) -> Response[str]:
+    token = _token()
     try:
         marking = follow_up.look_up(request_id, token, get_settings(), datetime.now(UTC))
     except LinkRefusedError as refused:
@@ -165,18 +181,10 @@ def show_contacted_page(request_id: RequestId, token: Token = None) -> Response[
     return _answer(200, page(f"Mark request {reference(request.id)} as called?", body))
 
 
-@router.post(
-    "/callback-requests/<request_id>/contacted",
-    summary="Mark a request called (the page's button)",
-    description="Sets status to contacted with contacted_at, once, by a conditional update. A second "
-    "POST answers that it was already marked, and when.",
-    responses=_RESPONSES,
-    tags=["Staff"],
-    cors=False,
-)
-def mark_contacted(request_id: RequestId, token: Token = None) -> Response[str]:
+@router.post(PATH, **MARK)
+def mark_contacted(request_id: str) -> Response[str]:
     try:
-        marking = follow_up.mark_called(request_id, token, get_settings(), datetime.now(UTC))
+        marking = follow_up.mark_called(request_id, _token(), get_settings(), datetime.now(UTC))
     except LinkRefusedError as refused:
         return _refused(refused)
     if not marking.marked_now:

@@ -1,20 +1,16 @@
 """Every refusal of the API, in one place: the JSON error shape, the HTML page for a browser's own
-form post (which never gets JSON), the metric of each refusal by reason, and the checks that must
-run before Powertools parses the body (a foreign origin, an oversized body).
+form post (which never gets JSON), the metric of each refusal by reason, and the exception
+handlers that turn the domain's and the gate's errors into answers (the gate, gate.py, refuses a
+foreign origin or an oversized body before anything is parsed).
 """
 
 from __future__ import annotations
 
-import re
 from typing import Any
 from urllib.parse import parse_qs
 
-from aws_lambda_powertools.event_handler import CORSConfig, Response
+from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.api_gateway import Router
-from aws_lambda_powertools.event_handler.openapi.exceptions import (
-    RequestUnsupportedContentType,
-    RequestValidationError,
-)
 from aws_lambda_powertools.metrics import MetricUnit
 
 from callbacks.core.observability import count_by_dimension, logger, metrics
@@ -24,14 +20,9 @@ from callbacks.handlers.api.pages import error_page, form_back_link, prefers_htm
 from callbacks.models.api import ErrorBody, FieldProblem, field_problems
 from callbacks.models.errors import StorageUnavailableError
 
-# Every valid request fits: 1000 four-byte characters of message, urlencoded, are 12 KB.
-MAX_BODY_BYTES = 32 * 1024
 RETRY_AFTER_SECONDS = 30
 JSON = "application/json"
 HTML = "text/html; charset=utf-8"
-# API Gateway resources whose requests carry no website Origin rule (the mark-as-called links).
-ANY_ORIGIN_RESOURCES = frozenset({"/callback-requests/{id}/contacted"})
-_STAFF_LINK_PATH = re.compile(r"^/callback-requests/[^/]+/contacted/?$")
 
 # Exception handlers only; intake.py includes this router beside its routes.
 router = Router()
@@ -81,8 +72,24 @@ def _back_url() -> str | None:
     )
 
 
-@router.exception_handler(RequestUnsupportedContentType)
-def _unsupported_type(_: RequestUnsupportedContentType) -> Response[Any]:
+class UnsupportedMediaTypeError(Exception):
+    """The body is of a media type the form never sends (415)."""
+
+
+class MalformedBodyError(ValueError):
+    """The body is not an object of fields at all: bad JSON, a JSON array, a broken multipart (400)."""
+
+
+class InvalidFieldsError(Exception):
+    """Fields the form sent that break its rules (422), each with the message a person reads."""
+
+    def __init__(self, errors: list[Any]) -> None:
+        super().__init__("invalid fields")
+        self.problems = field_problems(errors)
+
+
+@router.exception_handler(UnsupportedMediaTypeError)
+def _unsupported_type(_: UnsupportedMediaTypeError) -> Response[Any]:
     count_rejection("unsupported_content_type")
     return error_response(
         415,
@@ -91,13 +98,9 @@ def _unsupported_type(_: RequestUnsupportedContentType) -> Response[Any]:
     )
 
 
-@router.exception_handler(RequestValidationError)
-def _invalid(error: RequestValidationError) -> Response[Any]:
-    problems = field_problems(list(error.errors()))
-    # An error about the body as a whole (bad JSON, a JSON array, a broken multipart body) means
-    # this is not an object of fields at all: malformed, not invalid.
-    if any(problem.field == "body" for problem in problems):
-        return _malformed_body()
+@router.exception_handler(InvalidFieldsError)
+def _invalid(error: InvalidFieldsError) -> Response[Any]:
+    problems = error.problems
     count_rejection("invalid_fields")
     logger.info("callback_request_invalid", extra={"fields": [problem.field for problem in problems]})
     if wants_page():
@@ -112,7 +115,7 @@ def _malformed_body() -> Response[Any]:
 
 @router.exception_handler(ValueError)
 def _undecodable(_: ValueError) -> Response[Any]:
-    # Undecodable base64, bytes that are not UTF-8, a multipart body without its boundary.
+    # Not an object of fields (MalformedBodyError), undecodable base64, bytes that are not UTF-8.
     return _malformed_body()
 
 
@@ -137,55 +140,3 @@ def _unexpected(error: Exception) -> Response[Any]:
     return error_response(
         500, "internal_error", f"Something went wrong on our side. Please call {OFFICE_PHONE}."
     )
-
-
-def _body_size(event: dict[str, Any]) -> int:
-    body = event.get("body") or ""
-    if event.get("isBase64Encoded"):
-        return len(body.rstrip("=")) * 3 // 4
-    return len(body.encode("utf-8"))
-
-
-def _proxy_refusal(
-    status: int, code: str, message: str, headers: dict[str, str], *, page: bool
-) -> dict[str, Any]:
-    count_rejection(code)
-    if page:
-        return {
-            "statusCode": status,
-            "headers": {"Content-Type": HTML, **headers},
-            "body": refusal_page(message),
-        }
-    body = ErrorBody(error=code, message=message).model_dump_json()
-    return {"statusCode": status, "headers": {"Content-Type": JSON, **headers}, "body": body}
-
-
-def _origin_is_checked(event: dict[str, Any]) -> bool:
-    # The allowed origins are the website's, for its form. A mark-as-called page posts its button
-    # with the API's own origin, and its signed token is what authorises it.
-    resource = event.get("resource") or ""
-    if resource:
-        return resource not in ANY_ORIGIN_RESOURCES
-    return not _STAFF_LINK_PATH.match(str(event.get("path") or ""))
-
-
-def refusal_before_parsing(event: dict[str, Any], cors: CORSConfig) -> dict[str, Any] | None:
-    """Refusals that come before parsing: a foreign browser origin (the form's routes), an
-    oversized body.
-
-    Powertools validates the body before any middleware runs, so these checks sit in front of it.
-    """
-    headers = {key.lower(): value for key, value in (event.get("headers") or {}).items()}
-    # Browsers send `Origin: null` for some plain form posts (a no-referrer page, say): no origin.
-    origin = headers.get("origin") if headers.get("origin") != "null" else None
-    page = prefers_html(headers.get("accept"))
-    if origin is not None and origin not in get_settings().allowed_origins and _origin_is_checked(event):
-        return _proxy_refusal(
-            403, "origin_not_allowed", "This website may not send call-back requests.", {}, page=page
-        )
-    if event.get("httpMethod") == "POST" and _body_size(event) > MAX_BODY_BYTES:
-        # An allowed page's script must be able to read this answer: it carries the CORS headers.
-        allowed = cors.to_dict(origin) if origin else {}
-        message = f"The request is larger than {MAX_BODY_BYTES // 1024} KiB. Please shorten your message."
-        return _proxy_refusal(413, "body_too_large", message, allowed, page=page)
-    return None

@@ -100,16 +100,6 @@ def form_back_link(
     return site + path if path else None
 
 
-def normalized_media_type(content_type: str) -> str:
-    """``Application/JSON; charset=UTF-8`` as ``application/json; charset=UTF-8``.
-
-    Media types match case-insensitively; parameters keep their case (a multipart boundary is
-    case-sensitive).
-    """
-    media_type, separator, parameters = content_type.partition(";")
-    return media_type.strip().lower() + separator + parameters
-
-
 _STYLE = """body { font: 1.0625rem/1.5 system-ui, sans-serif; margin: 0 auto; max-width: 36rem;
        padding: 1.5rem; color: #1f2933; }
 h1 { font-size: 1.5rem; }
