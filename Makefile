@@ -153,6 +153,11 @@ sam-test: install $(SAM_VENV)/.installed ## The SAM CLI tests only (tests/sam: s
 bench: install build ## What Lambda loads, measured: cold start against a boto3 floor, warm requests, package size
 	PYTHON="$(PYTHON)" $(BIN)/python -m infra.tools.bench
 
+.PHONY: rotate-secret
+rotate-secret: install ## Rotate a deployed stack's signing secret (STACK=<name>); the old one stays valid until the next
+	@test -n "$(STACK)" || { echo "usage: make rotate-secret STACK=<stack name>" >&2; exit 2; }
+	$(BIN)/python -m infra.tools.rotate_secret --stack $(STACK)
+
 # One visitor's data (docs/privacy.md): PHONE=... or EMAIL=...; STACK=<name> for a
 # deployed stack (the local stack of `make run` otherwise); YES=1 lets forget skip its question.
 .PHONY: export
