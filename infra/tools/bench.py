@@ -92,12 +92,10 @@ INTAKE_LADDER = {
     "phonenumbers": "import phonenumbers",
     "email-validator": "import email_validator",
     "logger + metrics": "from aws_lambda_powertools import Logger, Metrics\nLogger()\nMetrics()",
-    "event handler core": (
+    # The whole event_handler package: its __init__ also loads AppSync, Bedrock and the HTTP
+    # resolver (asyncio, ssl), which the REST resolver never uses.
+    "event handler (no OpenAPI validation)": (
         "from aws_lambda_powertools.event_handler import APIGatewayRestResolver\nAPIGatewayRestResolver()"
-    ),
-    "+ OpenAPI validation": (
-        "from aws_lambda_powertools.event_handler.openapi.params import Body\n"
-        "APIGatewayRestResolver(enable_validation=True)"
     ),
     "our models": "import callbacks.models.form, callbacks.models.api, callbacks.models.record",
     "the rest of callbacks.handlers.intake": "import callbacks.handlers.intake",
