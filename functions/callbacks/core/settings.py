@@ -43,7 +43,7 @@ class Settings(BaseModel):
     office_emails: tuple[str, ...] = ()
     ses_configuration_set: str | None = None
     email_include_details: bool = True
-    # Spam defences (http_errors never tells a caught sender; see spam.py).
+    # Spam defences (a caught sender is never told; see logic/spam.py).
     # The HMAC secret (CloudFormation generates it in Secrets Manager and resolves it into the
     # configuration at deploy): optional, because a function without it must still store every
     # request; the spam layers that need it then stand aside, counted. ``previous`` is the value

@@ -1,5 +1,6 @@
 """The digest of overdue requests: one email to the office listing every request still open past
-its deadline, oldest first, each with a fresh mark-as-called link. Nothing when none is overdue.
+its deadline, oldest first (by deadline, then by arrival), each with a fresh mark-as-called link.
+Nothing when none is overdue.
 
 The logic of the scheduled entry point (digest.py); it never sees an event or the environment.
 """
