@@ -195,3 +195,20 @@ def test_given_three_requests_sharing_a_deadline_then_the_digest_lists_them_in_t
 
     (email,) = sent()
     assert listed_references(email.body) == [reference(request.id) for request in reversed(requests)]
+
+
+def test_given_the_signing_secret_missing_then_the_digest_still_lists_the_overdue_requests_without_links(
+    moto_aws: Provisioned, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from callbacks.adapters import signing
+
+    late = a_request("2026-12-01T12:00:00-06:00")
+    monkeypatch.delenv("SIGNING_SECRET")  # a function deployed without its secret
+    get_settings.cache_clear()
+    signing.forget_keys()
+
+    assert run_digest() == 1
+
+    (email,) = sent()
+    assert listed_references(email.body) == [reference(late.id)]
+    assert links_in(email.body) == {}

@@ -30,7 +30,7 @@ def how_late(late_by: timedelta) -> str:
 
 
 def render_overdue_digest(
-    late: list[OpenRequest], links: dict[str, str], now: datetime, time_zone: str
+    late: list[OpenRequest], links: dict[str, str | None], now: datetime, time_zone: str
 ) -> OfficeEmail:
     """The digest of requests still open past their deadline, in the order given (oldest first),
     each with its link; every time in the office's ``time_zone``."""
@@ -52,18 +52,22 @@ def render_overdue_digest(
             f"  Best time: {best}",
             f"  Call by was: {due}",
             f"  Received: {received}",
-            f"  Mark as called: {links[item.id]}",
+            *([f"  Mark as called: {link}"] if (link := links.get(item.id)) else []),
             "",
         ]
+        button = (
+            f'<a href="{esc(link, quote=True)}" style="display:inline-block;margin-top:8px;'
+            "color:#1f4e5f;font-weight:700;border:2px solid #1f4e5f;border-radius:8px;padding:8px 14px;"
+            f'text-decoration:none;">Mark {esc(ref)} as called</a>'
+            if link
+            else ""
+        )
         items.append(
             '<li style="border-top:1px solid #e6e9ec;padding:12px 0;list-style:none;">'
             f'<div style="font-size:19px;font-weight:700;"><span style="font-family:Menlo,Consolas,'
             f'monospace;">{esc(ref)}</span> <span style="color:#a3321b;">{esc(late_text)}</span></div>'
             f'<div style="color:#47525c;font-size:15px;">Best time: {esc(best)}<br>Call by was: {esc(due)}'
-            f"<br>Received: {esc(received)}</div>"
-            f'<a href="{esc(links[item.id], quote=True)}" style="display:inline-block;margin-top:8px;'
-            "color:#1f4e5f;font-weight:700;border:2px solid #1f4e5f;border-radius:8px;padding:8px 14px;"
-            f'text-decoration:none;">Mark {esc(ref)} as called</a></li>'
+            f"<br>Received: {esc(received)}</div>{button}</li>"
         )
     text_lines += ["Each request's own email has the name and number: search your inbox for its reference."]
     page_html = template("overdue_digest.html").substitute(

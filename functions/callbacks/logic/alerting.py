@@ -201,7 +201,7 @@ def _claim(request_id: str, token: str, settings: Settings) -> alert_records.Ale
 
 def _send(request: StoredCallbackRequest, settings: Settings, token: str) -> str:
     try:
-        link = follow_up.link_for_alert(request.id, settings, datetime.now(UTC))
+        link = follow_up.mark_called_url_or_none(request.id, settings, datetime.now(UTC))
         alert = staff_alert.render_staff_alert(request, settings, link)
         message_id = ses.send_staff_alert(alert, settings)
     except StaffAlertNotSentError as error:

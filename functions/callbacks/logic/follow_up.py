@@ -85,9 +85,9 @@ def mark_called_url(request_id: str, settings: Settings, now: datetime) -> str:
     return f"{settings.api_base_url}/callback-requests/{quote(request_id)}/contacted?token={token}"
 
 
-def link_for_alert(request_id: str, settings: Settings, now: datetime) -> str | None:
-    """The link for a staff alert, or None when the secret cannot be read: an alert without its
-    link beats a delayed alert (the digest carries a fresh link later)."""
+def mark_called_url_or_none(request_id: str, settings: Settings, now: datetime) -> str | None:
+    """The link for a staff alert or a digest line, or None when the secret cannot be read: an
+    email without its link beats a delayed email (a later digest carries a fresh one)."""
     try:
         return mark_called_url(request_id, settings, now)
     except LinkRefusedError:
@@ -165,10 +165,10 @@ __all__ = [
     "LinkProblem",
     "LinkRefusedError",
     "Marking",
-    "link_for_alert",
     "look_up",
     "mark_called",
     "mark_called_url",
+    "mark_called_url_or_none",
     "sign",
     "verify",
 ]

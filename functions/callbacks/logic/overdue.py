@@ -41,7 +41,8 @@ def send_overdue_digest(now: datetime, settings: Settings) -> int:
     if not late:
         logger.info("overdue_digest_not_needed")
         return 0
-    links = {item.id: follow_up.mark_called_url(item.id, settings, now) for item in late}
+    # Without the signing secret the list still goes out, without its links (as alerts do).
+    links = {item.id: follow_up.mark_called_url_or_none(item.id, settings, now) for item in late}
     digest = render_overdue_digest(late, links, now, settings.office_time_zone)
     message_id = ses.send_office_email(digest, settings)
     metrics.add_metric(name="OverdueDigestSent", unit=MetricUnit.Count, value=1)
