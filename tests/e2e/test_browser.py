@@ -927,3 +927,36 @@ def test_a_forged_link_gets_a_clear_accessible_page(page: Page, local_stack: Any
     assert answer.status == 403
     expect(page.get_by_role("heading", level=1)).to_have_text("This link is not valid")
     assert_accessible(page, "the invalid-link page")
+
+
+def test_the_new_email_states_pass_axe_an_unverified_alert_and_a_digest_without_links(
+    phone_page: Page,
+) -> None:
+    from callbacks.core.settings import settings_from_environment
+    from callbacks.emails.digest import render_overdue_digest
+    from callbacks.emails.staff_alert import render_staff_alert
+    from callbacks.models.record import ConsentRecord, OpenRequest, StoredCallbackRequest
+
+    settings = settings_from_environment({"TABLE_NAME": "t", "ALLOWED_ORIGINS": "https://site.example"})
+    at = datetime(2026, 11, 23, 15, 30, tzinfo=UTC)
+    request = StoredCallbackRequest(
+        id="3f2a9c1e-7b4d-4e8a-9c0f-1a2b3c4d5e6f",
+        created_at="2026-11-23T15:30:00.000Z",
+        name="Ruth Ann Patel",
+        phone="+16623776290",
+        best_time="morning",
+        consent=ConsentRecord(agreed_at="2026-11-23T15:30:00.000Z"),
+        expires_at=1_900_000_000,
+        call_by=at + timedelta(hours=3),
+        unverified="no_turnstile_response",
+    )
+    alert = render_staff_alert(request, settings)
+    assert "(unverified)" in alert.subject
+    phone_page.set_content(alert.html)
+    assert_accessible(phone_page, "the unverified staff email")
+
+    late = [OpenRequest(request.id, at, request.best_time, at + timedelta(hours=3))]
+    digest = render_overdue_digest(late, {request.id: None}, at + timedelta(days=1), "America/Chicago")
+    assert "contacted?token=" not in digest.html
+    phone_page.set_content(digest.html)
+    assert_accessible(phone_page, "the digest without links")
