@@ -206,6 +206,15 @@ def test_given_base64_bytes_that_are_not_utf8_then_400() -> None:
     assert answer.json()["error"] == "malformed_body"
 
 
+@pytest.mark.parametrize("body", ["[" * 30_000, '{"a":' * 6_000], ids=["arrays", "objects"])
+def test_given_json_nested_deeper_than_python_recurses_then_400_not_a_crash(body: str) -> None:
+    # Within the 32 KiB limit, a bot's nesting makes json.loads raise RecursionError.
+    answer = invoke(post_event(body, "application/json"))
+
+    assert answer.status == 400
+    assert answer.json()["error"] == "malformed_body"
+
+
 def test_given_undecodable_base64_then_400() -> None:
     event = post_event("", "application/x-www-form-urlencoded")
     event["body"], event["isBase64Encoded"] = "%%%not-base64%%%", True

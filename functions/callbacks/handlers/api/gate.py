@@ -60,7 +60,7 @@ def form_fields(content_type: str | None, body: str | None, base64_encoded: bool
     if media_type in ("", "application/json"):
         try:
             fields = json.loads(raw)
-        except json.JSONDecodeError:
+        except (json.JSONDecodeError, RecursionError):  # 32 KiB of "[" nests deeper than Python recurses
             raise MalformedBodyError("not JSON") from None
     elif media_type == FORM:
         fields = parse_qs(raw.decode("utf-8"), keep_blank_values=True, max_num_fields=100)
