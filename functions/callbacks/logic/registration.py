@@ -149,6 +149,8 @@ def spam_verdict(request: CallbackRequestIn, arrival: Arrival, settings: Setting
     if turnstile == "refused":
         caught_by = caught_by or "turnstile"
     caps = _caps(request, arrival, settings, failed)
+    if failed:
+        spam.layers_unavailable(failed[0])  # once a request, however many layers one outage took down
     unverified: UnverifiedReason | None = None
     if turnstile in ("no_turnstile_response", "turnstile_unavailable"):
         unverified = turnstile
@@ -160,12 +162,10 @@ def spam_verdict(request: CallbackRequestIn, arrival: Arrival, settings: Setting
 def _caps(
     request: CallbackRequestIn, arrival: Arrival, settings: Settings, failed: list[str]
 ) -> tuple[Cap, ...]:
-    """The caps a request must fit under; counts the layers' failures once per request."""
+    """The caps a request must fit under (none when the layer failed, noted in ``failed``)."""
     caps = _judged(
         lambda: spam.caps(request.phone, arrival.ip_address, arrival.received_at, settings), failed
     )
-    if failed:
-        spam.layers_unavailable(failed[0])  # however many layers the one outage took down
     return tuple(caps or ())
 
 
@@ -188,7 +188,10 @@ def _caught_by_honeypot(request: CallbackRequestIn, arrival: Arrival, settings: 
         request, arrival, call_by, settings, caught_by="honeypot", expires_at=now + SPAM_RETENTION_SECONDS
     )
     # The address's hour only: a catch never uses up a person's own daily calls.
-    address_caps = [cap for cap in _caps(request, arrival, settings, []) if cap.layer == "address_cap"]
+    failed: list[str] = []
+    address_caps = [cap for cap in _caps(request, arrival, settings, failed) if cap.layer == "address_cap"]
+    if failed:
+        spam.layers_unavailable(failed[0])
     kept = store.save_spam(caught, address_caps, now)
     return Registration(request_id=caught.id, created=True, call_by=call_by, caught_by="honeypot", kept=kept)
 
