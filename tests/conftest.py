@@ -39,7 +39,6 @@ TEST_ENV = {
     "SIGNING_SECRET": "test-signing-secret-0123456789abcdef",
     "API_BASE_URL": "http://127.0.0.1:3000",
 }
-SIGNING_SECRET = TEST_ENV["SIGNING_SECRET"]
 
 
 @pytest.fixture(autouse=True)

@@ -32,7 +32,7 @@ def office_time(moment: datetime, time_zone: str) -> str:
     return f"{short_date(local.date())}, {local.year} at {hour}:{local.minute:02d} {half} {local.tzname()}"
 
 
-def week_of(moment: datetime, time_zone: str = OFFICE_TIME_ZONE) -> date:
+def week_of(moment: datetime, time_zone: str) -> date:
     """The Monday of the office week holding ``moment``: weeks run Monday 00:00 to Sunday 24:00 in
     the office's time zone, whatever the offset (a daylight-saving week has 167 or 169 hours).
 
