@@ -404,7 +404,7 @@ def test_given_a_cold_intake_then_an_accepted_request_makes_exactly_one_aws_call
     signing.forget_keys()
     get_settings.cache_clear()
     calls: list[str] = []
-    aws._session().events.register("before-call", lambda model, **_: calls.append(model.name))
+    aws._session().register("before-call", lambda model, **_: calls.append(model.name))
 
     answer = posted_after(20, {**VALID, "render_token": token})
 

@@ -51,20 +51,20 @@ def test_given_the_intake_entry_point_when_imported_then_no_settings_or_client_a
     assert result.stdout.split() == ["0", "0"]
 
 
-def test_given_every_client_made_when_counted_then_one_boto3_session_serves_them_all(
+def test_given_every_client_made_when_counted_then_one_session_serves_them_all(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    import boto3
+    import botocore.session
 
     made: list[object] = []
-    session_class = boto3.session.Session
+    get_session = botocore.session.get_session
 
     def counting(*args: object, **kwargs: object) -> object:
-        session = session_class(*args, **kwargs)  # type: ignore[arg-type]
+        session = get_session(*args, **kwargs)  # type: ignore[arg-type]
         made.append(session)
         return session
 
-    monkeypatch.setattr(boto3.session, "Session", counting)
+    monkeypatch.setattr(botocore.session, "get_session", counting)
     aws.reset_clients()
 
     clients = {aws.dynamodb(), aws.sesv2(), aws._client("ssm")}

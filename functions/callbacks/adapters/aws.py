@@ -1,6 +1,12 @@
-"""boto3 clients: made on first use, once per process, and shared by the adapters.
+"""AWS clients: made on first use, once per process, and shared by the adapters.
 
-Endpoints come only from boto3's standard ``AWS_ENDPOINT_URL`` / ``AWS_ENDPOINT_URL_<SERVICE>``
+The clients are botocore's, the engine under boto3, made from a botocore session: the same clients
+``boto3.client`` returns, without importing boto3's resource layer (13 ms of every cold start,
+docs/performance.md). For the same reason the attribute-value conversion of DynamoDB items is
+here rather than boto3's ``TypeSerializer``, whose module imports all of boto3; the tests hold it
+to boto3's answers (tests/unit/test_aws_items.py).
+
+Endpoints come only from the SDK's standard ``AWS_ENDPOINT_URL`` / ``AWS_ENDPOINT_URL_<SERVICE>``
 variables, so the same code talks to AWS, to moto, or to the local stack.
 """
 
@@ -8,6 +14,8 @@ from __future__ import annotations
 
 import copy
 import threading
+from collections.abc import Callable, Mapping
+from decimal import Decimal
 from functools import cache
 from typing import TYPE_CHECKING, Any
 
@@ -61,7 +69,7 @@ def worst_case_seconds(budget: str) -> float:
     return float(attempts * (config["connect_timeout"] + config["read_timeout"]) + waits)
 
 
-# A boto3 session is not thread-safe: its clients are made one at a time (the local stack has threads).
+# A session is not thread-safe: its clients are made one at a time (the local stack has threads).
 _MAKING_CLIENT = threading.Lock()
 
 
@@ -69,9 +77,9 @@ _MAKING_CLIENT = threading.Lock()
 def _session() -> Any:
     # One session for every client: its loaders cache the endpoint, partition and retry data the
     # first client reads, so the second client (SSM after DynamoDB, SES) does not parse them again.
-    import boto3
+    import botocore.session
 
-    return boto3.session.Session()
+    return botocore.session.get_session()
 
 
 @cache
@@ -80,7 +88,7 @@ def _client(budget: str) -> Any:
 
     settings = copy.deepcopy(_CONFIG[budget])  # botocore rewrites the retries dict it is given
     with _MAKING_CLIENT:
-        return _session().client(_SERVICE[budget], config=Config(**settings))
+        return _session().create_client(_SERVICE[budget], config=Config(**settings))
 
 
 def ssm_parameter(name: str) -> str:
@@ -113,28 +121,55 @@ def sesv2() -> SESV2Client:
     return client
 
 
-@cache
-def _serializer() -> Any:
-    from boto3.dynamodb.types import TypeSerializer
+def attribute_value(value: Any) -> dict[str, Any]:
+    """One Python value in DynamoDB's attribute-value form, as boto3's ``TypeSerializer`` writes it.
 
-    return TypeSerializer()
+    The types the table holds: text, whole numbers, booleans, maps and lists (and ``None``). A
+    float is refused as boto3 refuses it (DynamoDB numbers are exact); so is anything else.
+    """
+    if value is None:
+        return {"NULL": True}
+    if isinstance(value, bool):
+        return {"BOOL": value}
+    if isinstance(value, str):
+        return {"S": value}
+    if isinstance(value, int | Decimal):
+        return {"N": str(value)}
+    if isinstance(value, Mapping):
+        return {"M": {str(key): attribute_value(item) for key, item in value.items()}}
+    if isinstance(value, list | tuple):
+        return {"L": [attribute_value(item) for item in value]}
+    raise TypeError(f"Unsupported type {type(value)} for a DynamoDB attribute")
 
 
-@cache
-def _deserializer() -> Any:
-    from boto3.dynamodb.types import TypeDeserializer
+def python_value(attribute: Mapping[str, Any]) -> Any:
+    """One attribute value back in Python, as boto3's ``TypeDeserializer`` reads it (numbers: ``Decimal``)."""
+    ((kind, value),) = attribute.items()
+    if kind not in _READERS:
+        raise TypeError(f"Unknown DynamoDB attribute type {kind!r}")
+    return _READERS[kind](value)
 
-    return TypeDeserializer()
+
+_READERS: dict[str, Callable[[Any], Any]] = {
+    "S": str,
+    "N": Decimal,
+    "BOOL": bool,
+    "NULL": lambda _: None,
+    "M": lambda value: {key: python_value(item) for key, item in value.items()},
+    "L": lambda value: [python_value(item) for item in value],
+    "SS": set,
+    "NS": lambda value: {Decimal(number) for number in value},
+}
 
 
 def dynamodb_item(values: dict[str, Any]) -> dict[str, Any]:
     """Python values as a low-level DynamoDB item (attribute-value form); ``None`` values left out."""
-    return {key: _serializer().serialize(value) for key, value in values.items() if value is not None}
+    return {key: attribute_value(value) for key, value in values.items() if value is not None}
 
 
 def plain_item(item: Any) -> dict[str, Any]:
     """A low-level DynamoDB item as Python values (numbers come back as ``Decimal``)."""
-    return {key: _deserializer().deserialize(value) for key, value in item.items()}
+    return {key: python_value(value) for key, value in item.items()}
 
 
 def reset_clients() -> None:
