@@ -232,6 +232,17 @@ def test_given_any_function_then_it_knows_the_allowed_origins_so_emails_link_onl
             assert origins == {"Ref": "AllowedOrigins"}, name
 
 
+def test_given_any_function_then_pydantic_skips_its_plugin_search_at_cold_start() -> None:
+    # Its first model would otherwise read every installed distribution's metadata for plugins.
+    template = load_template()
+    global_env = template["Globals"]["Function"]["Environment"]["Variables"]
+    assert global_env["PYDANTIC_DISABLE_PLUGINS"] == "__all__"
+    for name, spec in template["Resources"].items():
+        if spec["Type"] == "AWS::Serverless::Function":
+            env = spec["Properties"].get("Environment", {}).get("Variables", {})
+            assert "PYDANTIC_DISABLE_PLUGINS" not in env, name
+
+
 def _notifier_statements() -> list[dict[str, Any]]:
     role = resource("NotifyFunction")["Properties"]["Role"]
     assert role == {"Fn::GetAtt": ["NotifyFunctionRole", "Arn"]}

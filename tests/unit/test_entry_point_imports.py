@@ -50,7 +50,6 @@ OUR_MODULES = {
         "models.form",
         "models.phone",
         "models.record",
-        "models.week",
     },
     "notify": {
         "adapters",
@@ -80,7 +79,6 @@ OUR_MODULES = {
         "models.form",
         "models.phone",
         "models.record",
-        "models.week",
     },
     "sweep": {
         "adapters",
@@ -110,7 +108,6 @@ OUR_MODULES = {
         "models.form",
         "models.phone",
         "models.record",
-        "models.week",
     },
     "digest": {
         "adapters",
@@ -140,7 +137,6 @@ OUR_MODULES = {
         "models.form",
         "models.phone",
         "models.record",
-        "models.week",
     },
     "weekly_summary": {
         "adapters",
@@ -198,7 +194,6 @@ OUR_MODULES = {
         "models.form",
         "models.phone",
         "models.record",
-        "models.week",
     },
 }
 # The third-party distributions a cold start may load (the SDK, beyond botocore's exceptions,

@@ -8,7 +8,7 @@ from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
-from callbacks.adapters.store import WeekRequest
+from callbacks.models.week import WeekRequest
 from callbacks.core import deadline
 from callbacks.core.office import week_of
 from callbacks.emails import weekly_summary as weekly_email

@@ -31,9 +31,8 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from botocore.exceptions import BotoCoreError, ClientError
 
@@ -50,10 +49,11 @@ from callbacks.models.record import (
     parse_timestamp,
     utc_timestamp,
 )
-from callbacks.models.week import WeekRequest
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb.type_defs import PutTypeDef, TransactWriteItemTypeDef
+
+    from callbacks.models.week import WeekRequest
 
 REQUEST_PREFIX = "request#"
 OPEN_REQUESTS_INDEX = "OpenRequests"
@@ -69,8 +69,7 @@ ALERT_PENDING = "pending"
 BY_WEEK_INDEX = "by-week"
 
 
-@dataclass(frozen=True)
-class SaveOutcome:
+class SaveOutcome(NamedTuple):
     request_id: str
     created: bool
     # The stored request's deadline; for a duplicate, the first request's (None: a marker older
@@ -283,8 +282,7 @@ def get_request(request_id: str) -> StoredCallbackRequest | None:
     return request_from_image(aws.plain_item(item)) if item else None
 
 
-@dataclass(frozen=True)
-class ContactOutcome:
+class ContactOutcome(NamedTuple):
     """What marking a request called did: ``marked`` now, or found it already marked (or gone)."""
 
     marked: bool
@@ -366,6 +364,9 @@ def requests_of_week(week: str) -> list[WeekRequest]:
 
     A query of the ``by-week`` index (never a scan), page by page.
     """
+    # Only the weekly summary reads weeks: its records are not loaded at the other cold starts.
+    from callbacks.models.week import WeekRequest
+
     items = _query_all(
         {
             "IndexName": BY_WEEK_INDEX,

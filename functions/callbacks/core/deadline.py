@@ -15,10 +15,10 @@ from __future__ import annotations
 
 import json
 import math
-from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from functools import cache
 from importlib import resources
+from typing import NamedTuple
 from zoneinfo import ZoneInfo
 
 from callbacks.core.office import OFFICE_TIME_ZONE, WEEKDAYS
@@ -55,8 +55,7 @@ _MONTH_NAMES = (
 _SEARCH_DAYS = 400
 
 
-@dataclass(frozen=True)
-class OfficeCalendar:
+class OfficeCalendar(NamedTuple):
     """The office's days and time zone (from the settings)."""
 
     time_zone: str = OFFICE_TIME_ZONE

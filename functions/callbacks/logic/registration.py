@@ -9,9 +9,8 @@ from __future__ import annotations
 import hashlib
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import datetime
-from typing import Literal, TypeVar
+from typing import Literal, NamedTuple, TypeVar
 
 from callbacks.adapters import store
 from callbacks.core import deadline
@@ -38,8 +37,7 @@ SPAM_RETENTION_SECONDS = 7 * 24 * 60 * 60
 _STORED_FIELDS = {"name", "phone", "email", "best_time", "interest", "message", "source_url"}
 
 
-@dataclass(frozen=True)
-class Arrival:
+class Arrival(NamedTuple):
     """Where and when a request arrived, as API Gateway saw it."""
 
     ip_address: str | None
@@ -47,8 +45,7 @@ class Arrival:
     received_at: datetime
 
 
-@dataclass(frozen=True)
-class Registration:
+class Registration(NamedTuple):
     """What became of a request: stored anew, found as a repeat, or caught by a spam layer."""
 
     request_id: str
@@ -123,8 +120,7 @@ def deadline_of(request: CallbackRequestIn, arrival: Arrival, settings: Settings
     return deadline.call_by(arrival.received_at, request.best_time, deadline.office_calendar(settings))
 
 
-@dataclass(frozen=True)
-class Verdict:
+class Verdict(NamedTuple):
     """What the spam layers made of a request: the layer that caught it, the caps it must fit
     under, and why Turnstile (when on) did not verify it."""
 

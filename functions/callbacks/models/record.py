@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Annotated, Literal
+from typing import Annotated, Literal, NamedTuple
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, PlainSerializer
 
@@ -97,8 +96,7 @@ class StoredCallbackRequest(BaseModel):
     unverified: Literal["no_turnstile_response", "turnstile_unavailable"] | None = None
 
 
-@dataclass(frozen=True)
-class OpenRequest:
+class OpenRequest(NamedTuple):
     """What the open-requests index holds of a request: enough for the digest, nothing personal."""
 
     id: str
@@ -107,8 +105,7 @@ class OpenRequest:
     call_by: datetime
 
 
-@dataclass(frozen=True)
-class DedupeKey:
+class DedupeKey(NamedTuple):
     """A marker that makes a second request with the same key a duplicate within ``window_seconds``.
 
     ``content`` digests everything the visitor sent and ``key_hash`` names the form's idempotency
@@ -123,8 +120,7 @@ class DedupeKey:
     key_hash: str | None = None
 
 
-@dataclass(frozen=True)
-class Cap:
+class Cap(NamedTuple):
     """A counter a new request must fit under, kept for ``window_seconds`` (a spam layer's cap)."""
 
     layer: Literal["phone_cap", "address_cap"]
