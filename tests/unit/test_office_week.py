@@ -8,13 +8,13 @@ from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
-from callbacks.models.week import WeekRequest
 from callbacks.core import deadline
 from callbacks.core.office import week_of
 from callbacks.emails import weekly_summary as weekly_email
 from callbacks.logic import office_week
 from callbacks.logic.office_week import percentile, week_figures, week_to_summarize
 from callbacks.models.choices import BestTime
+from callbacks.models.week import WeekRequest
 from tests.conftest import deployment_settings
 
 SETTINGS = deployment_settings(allowed_origins=("https://www.practice.example", "https://practice.example"))

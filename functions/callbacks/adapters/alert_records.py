@@ -9,8 +9,7 @@ sent, a claim (``alert_claimed_at``, ``alert_claim_token``); recording the alert
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any, Literal, NamedTuple
 
 from botocore.exceptions import BotoCoreError, ClientError
 
@@ -27,8 +26,7 @@ from callbacks.adapters.store import (
 from callbacks.models.record import StoredCallbackRequest
 
 
-@dataclass(frozen=True)
-class AlertClaim:
+class AlertClaim(NamedTuple):
     """What a claim on a request's staff alert found.
 
     ``claimed``: this caller may send (``took_over_from`` is set when it took over a stale claim,
@@ -40,8 +38,7 @@ class AlertClaim:
     took_over_from: str | None = None
 
 
-@dataclass(frozen=True)
-class PendingAlert:
+class PendingAlert(NamedTuple):
     """A request found by the sweep; ``request`` is None when the stored item does not validate."""
 
     request_id: str

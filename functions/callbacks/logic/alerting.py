@@ -31,7 +31,7 @@ from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Any, Generic, Literal, TypeVar
+from typing import Any, Generic, Literal, NamedTuple, TypeVar
 
 from aws_lambda_powertools.metrics import MetricUnit
 
@@ -104,8 +104,7 @@ class RecentIds(Generic[T]):
         self._items.clear()
 
 
-@dataclass(frozen=True)
-class _Unrecorded:
+class _Unrecorded(NamedTuple):
     token: str
     message_id: str
 
@@ -310,8 +309,7 @@ def send_unsent_alerts(settings: Settings, seconds_left: Callable[[], float]) ->
     return report
 
 
-@dataclass(frozen=True)
-class DeliveryProblem:
+class DeliveryProblem(NamedTuple):
     """An SES event about a sent alert that did not reach (or upset) an office mailbox. No addresses."""
 
     kind: Literal["bounce", "complaint", "reject", "delivery_delay"]

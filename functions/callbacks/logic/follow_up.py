@@ -14,10 +14,9 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
-from typing import TypeVar
+from typing import NamedTuple, TypeVar
 from urllib.parse import quote
 
 from aws_lambda_powertools.metrics import MetricUnit
@@ -94,8 +93,7 @@ def mark_called_url_or_none(request_id: str, settings: Settings, now: datetime) 
         return None
 
 
-@dataclass(frozen=True)
-class Marking:
+class Marking(NamedTuple):
     """What a mark-as-called link found or did."""
 
     request: StoredCallbackRequest

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from typing import NamedTuple
 
 # The SES message tag that names the request an alert is about (bounce and complaint events carry it).
 REQUEST_ID_TAG = "request_id"
 
 
-@dataclass(frozen=True)
-class StaffAlert:
+class StaffAlert(NamedTuple):
     """One rendered email: what ``send_staff_alert`` hands to SES."""
 
     request_id: str
@@ -19,8 +18,7 @@ class StaffAlert:
     reply_to: str | None
 
 
-@dataclass(frozen=True)
-class OfficeEmail:
+class OfficeEmail(NamedTuple):
     """An email to the office that is about no single visitor (no Reply-To)."""
 
     subject: str
