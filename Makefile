@@ -153,6 +153,10 @@ sam-test: install $(SAM_VENV)/.installed ## The SAM CLI tests only (tests/sam: s
 bench: install build ## What Lambda loads, measured: cold start against a boto3 floor, warm requests, package size
 	PYTHON="$(PYTHON)" $(BIN)/python -m infra.tools.bench
 
+.PHONY: instructions
+instructions: install ## After make bench: instructions its fresh processes execute (valgrind), steadier than a clock
+	PYTHON="$(PYTHON)" $(BIN)/python -m infra.tools.instructions
+
 .PHONY: rotate-secret
 rotate-secret: install ## Rotate a deployed stack's signing secret (STACK=<name>); the old one stays valid until the next
 	@test -n "$(STACK)" || { echo "usage: make rotate-secret STACK=<stack name>" >&2; exit 2; }
