@@ -26,6 +26,7 @@ Timing lives here, never in a pass/fail test. The table goes to the screen, ever
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
 import re
@@ -524,7 +525,7 @@ def fresh_processes(
     events: dict[str, tuple[Path, Path]],
 ) -> dict[str, Any]:
     table = child.env["TABLE_NAME"]
-    jobs: dict[str, Callable[[], Any]] = {"floor": lambda: child.run("-", runtime, "floor", table)}
+    jobs: dict[str, Callable[[], Any]] = {}
     served = [fn for fn in fns if fn.trigger in events]
     for fn in served:
         for tree in ("shipped", "source"):
@@ -537,19 +538,33 @@ def fresh_processes(
             jobs[f"{fn.name}/shipped, address not plain"] = lambda fn=fn, unplain=unplain: child.run(
                 trees[fn.name]["shipped"], runtime, "invoke", fn.handler, str(unplain)
             )
-    results = rounds(jobs)
-    floor = [wall for wall, _, _ in results["floor"]]
+    # Each process beside a floor process of its own, the two run back to back (the floor first
+    # one time, second the next), and the ratio taken within the pair: this machine's speed drifts
+    # over a round of several seconds, and a floor run seconds away from the process it divides
+    # moved single runs' medians by a tenth.
+    turns = itertools.count()
+
+    def beside_the_floor(job: Callable[[], Any]) -> Callable[[], Any]:
+        def pair() -> tuple[Any, Any]:
+            if next(turns) % 2:
+                mine = job()
+                return mine, child.run("-", runtime, "floor", table)
+            base = child.run("-", runtime, "floor", table)
+            return job(), base
+
+        return pair
+
+    results = rounds({name: beside_the_floor(job) for name, job in jobs.items()})
+    floors = [base for pairs in results.values() for _, base in pairs]
     report: dict[str, Any] = {
-        "floor": {"process_ms": summary(floor), "calls": results["floor"][-1][1]["calls"]}
+        "floor": {"process_ms": summary([wall for wall, _, _ in floors]), "calls": floors[-1][1]["calls"]}
     }
-    for name in jobs:
-        if name == "floor":
-            continue
-        walls = [wall for wall, _, _ in results[name]]
-        reports = [child_report for _, child_report, _ in results[name]]
+    for name, pairs in results.items():
+        walls = [mine[0] for mine, _ in pairs]
+        reports = [mine[1] for mine, _ in pairs]
         report[name] = {
             "process_ms": summary(walls),
-            "ratio_to_floor": summary([mine / base for mine, base in zip(walls, floor, strict=True)], 2),
+            "ratio_to_floor": summary([mine[0] / base[0] for mine, base in pairs], 2),
             "import_ms": summary([each["import_ms"] for each in reports]),
             "first_request_ms": summary([each["first_request_ms"] for each in reports]),
             "calls": reports[-1]["calls"],
