@@ -136,7 +136,7 @@ def attribute_value(value: Any) -> dict[str, Any]:
     if isinstance(value, int | Decimal):
         return {"N": str(value)}
     if isinstance(value, Mapping):
-        return {"M": {str(key): attribute_value(item) for key, item in value.items()}}
+        return {"M": {key: attribute_value(item) for key, item in value.items()}}
     if isinstance(value, list | tuple):
         return {"L": [attribute_value(item) for item in value]}
     raise TypeError(f"Unsupported type {type(value)} for a DynamoDB attribute")
