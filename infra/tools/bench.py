@@ -534,7 +534,7 @@ def fresh_processes(
             )
         if fn.trigger == "api":
             # The same visitor with an address the plain-address shortcut leaves to email-validator.
-            unplain = _with_email(events["api"][0], "Jane.Doe@Example.com")
+            unplain = with_email(events["api"][0], "Jane.Doe@Example.com")
             jobs[f"{fn.name}/shipped, address not plain"] = lambda fn=fn, unplain=unplain: child.run(
                 trees[fn.name]["shipped"], runtime, "invoke", fn.handler, str(unplain)
             )
@@ -573,7 +573,7 @@ def fresh_processes(
     return report
 
 
-def _with_email(events_file: Path, email: str) -> Path:
+def with_email(events_file: Path, email: str) -> Path:
     """A copy of a file of API events whose JSON bodies carry ``email`` instead."""
     events = json.loads(events_file.read_text())
     for event in events:

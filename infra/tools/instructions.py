@@ -71,7 +71,7 @@ def main() -> None:
         fn = by_function[trigger]
         rows[fn.name] = instructions(child, tree, runtime, "invoke", fn.handler, str(events[trigger]))
     intake = by_function["api"]
-    unplain = bench._with_email(events["api"], ADDRESS_NOT_PLAIN)
+    unplain = bench.with_email(events["api"], ADDRESS_NOT_PLAIN)
     rows[f"{intake.name}, address not plain"] = instructions(
         child, tree, runtime, "invoke", intake.handler, str(unplain)
     )

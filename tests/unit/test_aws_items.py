@@ -36,7 +36,9 @@ def test_any_value_read_back_is_what_boto3_reads(value: Any) -> None:
     assert aws.python_value(written) == TypeDeserializer().deserialize(written)
 
 
-@pytest.mark.parametrize("refused", [1.5, b"bytes", {1, 2}, datetime(2026, 12, 7, tzinfo=UTC)])
+@pytest.mark.parametrize(
+    "refused", [1.5, Decimal("1.5"), b"bytes", {1, 2}, datetime(2026, 12, 7, tzinfo=UTC)]
+)
 def test_a_value_boto3_would_refuse_or_that_the_table_never_holds_is_refused(refused: object) -> None:
     with pytest.raises(TypeError):
         aws.attribute_value(refused)

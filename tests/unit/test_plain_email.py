@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 from email_validator import EmailNotValidError, validate_email
-from hypothesis import example, given, settings
+from hypothesis import assume, example, given, settings
 from hypothesis import strategies as st
 
 from callbacks.models.form import _PLAIN_EMAIL, EMAIL_MAX, PLAIN_EMAIL_TLDS, normalised_email, plain_email
@@ -52,8 +52,9 @@ long_plain = st.builds(
 @example("-_+@0.co")
 @example("a@" + "b" * 63 + ".com")
 def test_every_address_the_shortcut_takes_email_validator_takes_unchanged(address: str) -> None:
-    if plain_email(address):
-        assert library_answer(address) == address
+    assume(plain_email(address))  # a strategy that stopped making plain addresses fails the health check
+
+    assert library_answer(address) == address
 
 
 @pytest.mark.parametrize(

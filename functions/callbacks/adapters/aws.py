@@ -133,7 +133,7 @@ def attribute_value(value: Any) -> dict[str, Any]:
         return {"BOOL": value}
     if isinstance(value, str):
         return {"S": value}
-    if isinstance(value, int | Decimal):
+    if isinstance(value, int):
         return {"N": str(value)}
     if isinstance(value, Mapping):
         return {"M": {key: attribute_value(item) for key, item in value.items()}}

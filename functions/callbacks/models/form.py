@@ -76,7 +76,7 @@ def page_path(value: Any) -> str | None:
 # and digits joined by single hyphens under one of the commonest top-level domains. email-validator
 # accepts every such address exactly as typed (tests/unit/test_plain_email.py generates them and asks
 # it), so they are taken without importing it: its import compiles four regular expressions over all
-# of Unicode, 16-25 ms of the cold start of a request that carries an address (docs/performance.md).
+# of Unicode, 16-28 ms of the cold start of a request that carries an address (docs/performance.md).
 # Every other address, valid or not, is email-validator's to judge and to normalise.
 PLAIN_EMAIL_TLDS = ("com", "net", "org", "edu", "gov", "mil", "us", "ca", "info", "biz", "me", "co", "io")
 _PLAIN_EMAIL = re.compile(
