@@ -73,6 +73,12 @@ IMPORTS = {
     "event handler (REST resolver)": (
         "from aws_lambda_powertools.event_handler import APIGatewayRestResolver\nAPIGatewayRestResolver()"
     ),
+    # As the functions load it: ``callbacks`` defers Powertools' aggregate packages first
+    # (core/lazy_packages.py), so only the REST resolver and the event classes it uses are imported.
+    "event handler (REST resolver), as the functions load it": (
+        "import callbacks\nfrom aws_lambda_powertools.event_handler import APIGatewayRestResolver\n"
+        "APIGatewayRestResolver()"
+    ),
     "event handler, enable_validation": (
         "from aws_lambda_powertools.event_handler import APIGatewayRestResolver\n"
         "APIGatewayRestResolver(enable_validation=True)"
@@ -96,9 +102,11 @@ INTAKE_LADDER = {
     "pydantic": "from pydantic import BaseModel",
     "phonenumbers": "import phonenumbers",
     "logger + metrics": "from aws_lambda_powertools import Logger, Metrics\nLogger()\nMetrics()",
-    # The whole event_handler package: its __init__ also loads AppSync, Bedrock and the HTTP
-    # resolver (asyncio, ssl), which the REST resolver never uses.
-    "event handler (no OpenAPI validation)": (
+    # The package's own import: Powertools' aggregate packages registered to load name by name
+    # (core/lazy_packages.py); without it the event_handler package's __init__ would also load
+    # AppSync, Bedrock and the HTTP resolver (asyncio, ssl), which the REST resolver never uses.
+    "callbacks (Powertools' aggregate packages deferred)": "import callbacks",
+    "event handler (REST resolver; no OpenAPI validation)": (
         "from aws_lambda_powertools.event_handler import APIGatewayRestResolver\nAPIGatewayRestResolver()"
     ),
     "our models": "import callbacks.models.form, callbacks.models.api, callbacks.models.record",

@@ -27,6 +27,7 @@ OUR_MODULES = {
         "adapters.store",
         "core",
         "core.deadline",
+        "core.lazy_packages",
         "core.observability",
         "core.office",
         "core.settings",
@@ -60,6 +61,7 @@ OUR_MODULES = {
         "adapters.store",
         "core",
         "core.deadline",
+        "core.lazy_packages",
         "core.observability",
         "core.office",
         "core.settings",
@@ -89,6 +91,7 @@ OUR_MODULES = {
         "adapters.store",
         "core",
         "core.deadline",
+        "core.lazy_packages",
         "core.observability",
         "core.office",
         "core.settings",
@@ -117,6 +120,7 @@ OUR_MODULES = {
         "adapters.store",
         "core",
         "core.deadline",
+        "core.lazy_packages",
         "core.observability",
         "core.office",
         "core.settings",
@@ -145,6 +149,7 @@ OUR_MODULES = {
         "adapters.store",
         "core",
         "core.deadline",
+        "core.lazy_packages",
         "core.observability",
         "core.office",
         "core.settings",
@@ -175,6 +180,7 @@ OUR_MODULES = {
         "adapters.store",
         "core",
         "core.deadline",
+        "core.lazy_packages",
         "core.observability",
         "core.office",
         "core.settings",
@@ -222,6 +228,17 @@ NEVER = (
     "aws_lambda_powertools.utilities.parameters",
     "callbacks.adapters.turnstile",
 )
+# Never in the intake: Powertools' other resolvers and event classes, which its aggregate packages
+# would import (core/lazy_packages.py), and asyncio, which its HTTP resolver brings. (The notifier's
+# batch processor imports asyncio and the Kafka events itself.)
+NEVER_IN_THE_INTAKE = (
+    "asyncio",
+    "aws_lambda_powertools.event_handler.appsync",
+    "aws_lambda_powertools.event_handler.bedrock_agent",
+    "aws_lambda_powertools.event_handler.http_resolver",
+    "aws_lambda_powertools.utilities.data_classes.kafka_event",
+    "aws_lambda_powertools.utilities.data_classes.s3_event",
+)
 
 
 @cache
@@ -263,3 +280,10 @@ def test_given_the_intake_then_no_email_or_alert_code_is_loaded() -> None:
         for name in OUR_MODULES["intake"]
         if name.startswith(("emails", "adapters.ses", "logic.alerting"))
     ]
+
+
+def test_given_the_intake_then_only_the_rest_resolver_of_powertools_event_handler_is_loaded() -> None:
+    loaded = loaded_by("intake")
+
+    assert "aws_lambda_powertools.event_handler.api_gateway" in loaded
+    assert not [name for name in loaded if name.startswith(NEVER_IN_THE_INTAKE)]
