@@ -9,6 +9,7 @@ from typing import Any
 
 import boto3
 import pytest
+from hypothesis import settings as hypothesis_settings
 from moto import mock_aws
 from pytest_socket import disable_socket, enable_socket
 
@@ -17,6 +18,10 @@ from callbacks.core.settings import Settings, get_settings, settings_from_enviro
 from infra.provision import Provisioned, provision
 
 TESTS = Path(__file__).resolve().parent
+# No time limit per generated example: hypothesis's default (200 ms) fails a test by the clock,
+# and a shared machine's clock is no judge; make bench times things. Examples stay bounded in count.
+hypothesis_settings.register_profile("project", deadline=None)
+hypothesis_settings.load_profile("project")
 EVENTS = TESTS.parent / "infra" / "events"
 # Unit tests talk to nothing; integration tests reach AWS only through moto in-process.
 OFFLINE_SUITES = frozenset({"unit", "integration"})
