@@ -31,6 +31,9 @@ from infra.provision import create_signing_secret, provision, resource_of_type, 
 # The names infra/sam/env-vars.json uses, so that `sam local invoke` against this moto finds the
 # same table, sender and configuration set.
 TABLE_NAME = "callback-requests"
+# The stack's name as the template's !Ref AWS::StackName reads here: the live site's default
+# (samconfig.toml), so the local functions' metrics and logs carry service=callback-requests.
+STACK_NAME = "callback-requests"
 QUEUE_NAME = "staff-alert-dlq"
 CONFIGURATION_SET = "staff-alerts"
 SENDER_EMAIL = "callbacks@example.com"
@@ -69,6 +72,7 @@ class StackConfig:
 def function_environment(config: StackConfig) -> dict[str, str]:
     """The functions' environment variables, resolved from the template with the local values."""
     refs = {
+        "AWS::StackName": STACK_NAME,
         "SenderEmail": SENDER_EMAIL,
         "OfficeEmails": OFFICE_EMAILS,
         "AllowedOrigins": ",".join(config.allowed_origins),

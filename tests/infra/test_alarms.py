@@ -18,7 +18,8 @@ from infra.provision import load_template, resource
 ROOT = Path(__file__).resolve().parents[2]
 TOPIC = {"Ref": "StaffAlertAlarmTopic"}
 # The custom metrics the alarms expect the code to emit, with their dimensions (name -> value).
-SERVICE = {"service": "callback-requests"}
+# Each stack's own functions: the service dimension is the stack's name (POWERTOOLS_SERVICE_NAME).
+SERVICE = {"service": {"Ref": "AWS::StackName"}}
 ALARMED_METRICS = {
     "StorageUnavailable": SERVICE,
     "StaffAlertFailed": SERVICE,

@@ -19,13 +19,16 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
-from callbacks.core.observability import METRICS_NAMESPACE, SERVICE
+from callbacks.core.observability import METRICS_NAMESPACE
 from infra.provision import load_template
 
 ROOT = Path(__file__).resolve().parents[2]
 CODE = ROOT / "functions" / "callbacks"
 RUNBOOK = ROOT / "docs" / "operations.md"  # the dashboard and the alarms, moved from the README
-PSEUDO_PARAMETERS = {"AWS::Region": "us-east-1", "AWS::StackName": "callback-requests"}
+# Resolved as for a second stack beside the live one: every graph must read this stack's own
+# functions (service=<its name>), never a name written into the template.
+PSEUDO_PARAMETERS = {"AWS::Region": "us-east-1", "AWS::StackName": "callback-requests-staging"}
+OWN_SERVICE = PSEUDO_PARAMETERS["AWS::StackName"]
 # Emitted, and left off the dashboard on purpose: what each tells a person is not worth a graph.
 NOT_CHARTED = {
     "StaffAlertSkipped": "a redelivered record found already emailed: the dedupe working, not news",
@@ -215,7 +218,7 @@ def body(body_text: str) -> dict[str, Any]:
     return parsed
 
 
-SEARCH = re.compile(r"""^SEARCH\('\{([^}]*)\} MetricName="(\w+)"', '(\w+)', (\d+)\)$""")
+SEARCH = re.compile(r"""^SEARCH\('\{([^}]*)\} MetricName="(\w+)" service="([^"]+)"', '(\w+)', (\d+)\)$""")
 
 
 def _entries(widget: dict[str, Any]) -> Iterator[tuple[list[Any], dict[str, Any]]]:
@@ -241,8 +244,9 @@ def charted_in(body: dict[str, Any]) -> list[Charted]:
                     match = SEARCH.match(expression)
                     assert match, f"{title}: a SEARCH this test cannot read: {expression}"
                     namespace, *dimensions = match.group(1).split(",")
-                    by_name = tuple((d, None) for d in dimensions)
-                    charted.append(Charted(title, namespace, match.group(2), by_name, match.group(3), True))
+                    # The service by its value (the search's exact term), the others by name only.
+                    by_name = tuple((d, match.group(3) if d == "service" else None) for d in dimensions)
+                    charted.append(Charted(title, namespace, match.group(2), by_name, match.group(4), True))
                 else:
                     # Math on other entries: each id it names must be one of this widget's.
                     names = set(re.findall(r"\b[a-z]\w*\b", expression))
@@ -334,8 +338,8 @@ def test_given_each_custom_metric_on_the_dashboard_then_it_has_the_codes_dimensi
     environment = template["Globals"]["Function"]["Environment"]["Variables"]
     wrong: list[str] = []
 
-    # Powertools names the service from the code's Metrics(service=...) and the environment alike.
-    assert environment["POWERTOOLS_SERVICE_NAME"] == SERVICE
+    # The code's service is POWERTOOLS_SERVICE_NAME, which the template makes the stack's name.
+    assert environment["POWERTOOLS_SERVICE_NAME"] == {"Ref": "AWS::StackName"}
     assert environment["POWERTOOLS_METRICS_NAMESPACE"] == METRICS_NAMESPACE
     for metric in _custom(charted):
         where = f"{metric.name} ({metric.widget})"
@@ -351,9 +355,13 @@ def test_given_each_custom_metric_on_the_dashboard_then_it_has_the_codes_dimensi
             wrong.append(
                 f"{where}: charted by {sorted(metric.dimension_names)}, emitted by {sorted(dimensions)}"
             )
-        elif not by and (metric.search or dict(metric.dimensions) != {"service": SERVICE}):
+        elif dict(metric.dimensions)["service"] != OWN_SERVICE:
             wrong.append(
-                f"{where}: {dict(metric.dimensions)}, emitted as a plain metric with service={SERVICE}"
+                f"{where}: service={dict(metric.dimensions)['service']}, not this stack's {OWN_SERVICE}"
+            )
+        elif not by and (metric.search or dict(metric.dimensions) != {"service": OWN_SERVICE}):
+            wrong.append(
+                f"{where}: {dict(metric.dimensions)}, emitted as a plain metric with service={OWN_SERVICE}"
             )
         elif by and not metric.search:
             # One fixed value (reason=origin_not_allowed) would hide every other reason.
@@ -465,5 +473,5 @@ def test_given_the_stack_outputs_then_dashboard_url_opens_this_dashboard_in_the_
     # Ref of a dashboard is its name; the console opens it by that name.
     assert url.fragment == f"dashboards/dashboard/<{logical_id}>"
     # Dashboards are global to the account: the region in the name keeps two regions' stacks apart.
-    assert name == "callback-requests-us-east-1"
+    assert name == f"{OWN_SERVICE}-us-east-1"
     assert re.fullmatch(r"[A-Za-z0-9_-]{1,255}", name)

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import ast
 import json
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -54,3 +56,41 @@ def test_given_the_code_then_every_dimension_it_counts_by_has_a_fixed_set_of_val
 
     assert dimensions == set(observability.DIMENSION_VALUES)
     assert all(len(values) <= 10 for values in observability.DIMENSION_VALUES.values())
+
+
+# A process of a second stack, as Lambda starts it: the template gives POWERTOOLS_SERVICE_NAME the
+# stack's name. Both kinds of metric, and the log line, must carry it, or the two stacks' alarms mix.
+SECOND_STACK = """
+import json, sys
+from callbacks.core.observability import count_by_dimension, logger, metrics
+from aws_lambda_powertools.metrics import MetricUnit
+metrics.add_metric(name="CallbackRequestStored", unit=MetricUnit.Count, value=1)
+metrics.flush_metrics()
+count_by_dimension("CallbackRequestRejected", "reason", "invalid_fields")
+logger.info("a line")
+"""
+
+
+def test_given_a_second_stack_then_its_metrics_and_logs_carry_its_own_service(tmp_path: Path) -> None:
+    environment = {
+        "PATH": "/usr/bin:/bin",
+        "POWERTOOLS_SERVICE_NAME": "callback-requests-staging",
+        "POWERTOOLS_METRICS_NAMESPACE": "CallbackRequests",
+    }
+    result = subprocess.run(
+        [sys.executable, "-c", SECOND_STACK],
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=FUNCTIONS.parent,
+        env=environment,
+        timeout=60,
+    )
+    blobs = [json.loads(line) for line in result.stdout.splitlines() if line.startswith("{")]
+
+    metric_blobs = [blob for blob in blobs if "_aws" in blob]
+    assert [sorted(blob) for blob in metric_blobs] == [
+        ["CallbackRequestStored", "_aws", "service"],
+        ["CallbackRequestRejected", "_aws", "reason", "service"],
+    ]
+    assert {blob["service"] for blob in blobs} == {"callback-requests-staging"}

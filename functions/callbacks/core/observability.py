@@ -7,12 +7,16 @@ would add to every cold start.
 
 from __future__ import annotations
 
+import os
 import warnings
 
 from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit, single_metric
 
-SERVICE = "callback-requests"
+# The ``service`` of every log line and the dimension of every metric: the stack's name on AWS
+# (template.yaml gives POWERTOOLS_SERVICE_NAME: !Ref AWS::StackName), so that two stacks in one
+# account, staging beside production, never count in each other's alarms.
+SERVICE = os.environ.get("POWERTOOLS_SERVICE_NAME") or "callback-requests"
 METRICS_NAMESPACE = "CallbackRequests"
 
 logger = Logger(service=SERVICE)
