@@ -7,6 +7,7 @@ from __future__ import annotations
 import importlib
 import importlib.util
 import json
+import py_compile
 import subprocess
 import sys
 from collections.abc import Callable, Iterator
@@ -208,3 +209,18 @@ def test_given_plain_reexports_then_each_name_maps_to_its_module() -> None:
 
     assert exports == {"A": ("pkg.a", "A"), "C": ("pkg.a", "B"), "sub": ("pkg", "sub"), "Z": ("x.y", "Z")}
     assert public == ["A"]
+
+
+def test_given_a_package_shipped_without_its_source_then_it_is_imported_as_usual(
+    make_package: MakePackage,
+) -> None:
+    name = make_package(
+        "compiled_demo", {"__init__.py": "from .part import Part\n", "part.py": "class Part: ...\n"}
+    )
+    package = Path(sys.path[0]) / name
+    py_compile.compile(str(package / "__init__.py"), cfile=str(package / "__init__.pyc"))
+    (package / "__init__.py").unlink()  # as a distribution of bytecode alone ships it
+    importlib.invalidate_caches()
+
+    assert defer_init(name) is False
+    assert sys.modules[name].Part is sys.modules["compiled_demo.part"].Part

@@ -16,7 +16,8 @@ asks for is never imported. It is the change Powertools could make upstream (it 
   ``__all__``. Anything else (code with an effect) and the package is imported as usual: a
   Powertools release that changes that loses the saving, not a request. tests/unit/test_lazy_packages.py
   holds both packages to the safe shape and every re-exported name to the object the package gives.
-- a package already imported is left as it is.
+- a package already imported is left as it is; one whose source is missing or will not parse is
+  imported as usual.
 """
 
 from __future__ import annotations
@@ -98,8 +99,11 @@ def defer_init(name: str) -> bool:
     spec = importlib.util.find_spec(name)  # imports the parents, as importing ``name`` would
     if spec is None or spec.origin is None or spec.submodule_search_locations is None:
         return False
-    with open(spec.origin, encoding="utf-8") as source:
-        found = reexports(source.read(), name)
+    try:  # a package shipped without its source, or one that will not parse, is imported as usual
+        with open(spec.origin, encoding="utf-8") as source:
+            found = reexports(source.read(), name) if spec.origin.endswith(".py") else None
+    except (OSError, UnicodeDecodeError, SyntaxError, ValueError):
+        found = None
     if found is None:
         importlib.import_module(name)
         return False
