@@ -21,8 +21,6 @@ from pathlib import Path
 
 from infra.tools import bench
 
-ADDRESS_NOT_PLAIN = "Jane.Doe@Example.com"
-
 
 def instructions(child: bench.Child, tree: Path | str, runtime: Path, mode: str, *args: str) -> int:
     """Instructions one process executes, from its start to its exit."""
@@ -71,7 +69,7 @@ def main() -> None:
         fn = by_function[trigger]
         rows[fn.name] = instructions(child, tree, runtime, "invoke", fn.handler, str(events[trigger]))
     intake = by_function["api"]
-    unplain = bench.with_email(events["api"], ADDRESS_NOT_PLAIN)
+    unplain = bench.with_email(events["api"], bench.ADDRESS_NOT_PLAIN)
     rows[f"{intake.name}, address not plain"] = instructions(
         child, tree, runtime, "invoke", intake.handler, str(unplain)
     )

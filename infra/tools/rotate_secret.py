@@ -8,6 +8,11 @@
    value from their next cold start.
 
 The keyed hashes of the spam caps start afresh (their counters are hours or days long).
+
+A stack that is not settled (an update in progress) is refused before anything changes. If the
+update cannot start, or fails and rolls back, the secret is put back as it was: the functions still
+sign with the value that would have become ``previous``, and a second attempt would otherwise drop
+it, with every link it signed.
 """
 
 from __future__ import annotations
@@ -22,6 +27,20 @@ ROTATION_PARAMETER = "SigningSecretRotation"
 SECRET_RESOURCE = "SigningSecret"  # noqa: S105 - a logical id, not a secret
 # The template's GenerateSecretString: 64 characters, letters and digits.
 SECRET_LENGTH = 64
+# The states in which CloudFormation takes an update.
+SETTLED = frozenset(
+    {
+        "CREATE_COMPLETE",
+        "UPDATE_COMPLETE",
+        "UPDATE_ROLLBACK_COMPLETE",
+        "IMPORT_COMPLETE",
+        "IMPORT_ROLLBACK_COMPLETE",
+    }
+)
+
+
+class RotationRefusedError(RuntimeError):
+    """The stack cannot take an update now; nothing was changed."""
 
 
 def rotated(secret_string: str, new_value: str) -> str:
@@ -34,6 +53,12 @@ def rotate(session: Any, stack: str, *, now: float | None = None, wait: bool = T
     """Rotate ``stack``'s signing secret and redeploy it; the rotation's new parameter value."""
     cloudformation = session.client("cloudformation")
     secrets = session.client("secretsmanager")
+    (described,) = cloudformation.describe_stacks(StackName=stack)["Stacks"]
+    status = described.get("StackStatus", "")
+    if status not in SETTLED:
+        raise RotationRefusedError(
+            f"{stack} is {status or 'in an unknown state'}: nothing was changed; retry once it settles"
+        )
     secret_id = cloudformation.describe_stack_resource(StackName=stack, LogicalResourceId=SECRET_RESOURCE)[
         "StackResourceDetail"
     ]["PhysicalResourceId"]
@@ -41,23 +66,27 @@ def rotate(session: Any, stack: str, *, now: float | None = None, wait: bool = T
         "RandomPassword"
     ]
     current = secrets.get_secret_value(SecretId=secret_id)["SecretString"]
-    secrets.put_secret_value(SecretId=secret_id, SecretString=rotated(current, new_value))
     rotation = str(int(time.time() if now is None else now))
-    (described,) = cloudformation.describe_stacks(StackName=stack)["Stacks"]
     parameters = [
         {"ParameterKey": ROTATION_PARAMETER, "ParameterValue": rotation}
         if parameter["ParameterKey"] == ROTATION_PARAMETER
         else {"ParameterKey": parameter["ParameterKey"], "UsePreviousValue": True}
         for parameter in described.get("Parameters", [])
     ]
-    cloudformation.update_stack(
-        StackName=stack,
-        UsePreviousTemplate=True,
-        Parameters=parameters,
-        Capabilities=["CAPABILITY_IAM", "CAPABILITY_AUTO_EXPAND"],
-    )
-    if wait:
-        cloudformation.get_waiter("stack_update_complete").wait(StackName=stack)
+    secrets.put_secret_value(SecretId=secret_id, SecretString=rotated(current, new_value))
+    try:
+        cloudformation.update_stack(
+            StackName=stack,
+            UsePreviousTemplate=True,
+            Parameters=parameters,
+            Capabilities=["CAPABILITY_IAM", "CAPABILITY_AUTO_EXPAND"],
+        )
+        if wait:
+            cloudformation.get_waiter("stack_update_complete").wait(StackName=stack)
+    except Exception:
+        # Not deployed, or rolled back: the functions sign with the old current value. Put it back.
+        secrets.put_secret_value(SecretId=secret_id, SecretString=current)
+        raise
     return rotation
 
 
@@ -67,7 +96,11 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     import boto3
 
-    rotation = rotate(boto3.session.Session(), args.stack)
+    try:
+        rotation = rotate(boto3.session.Session(), args.stack)
+    except RotationRefusedError as refused:
+        print(refused, file=sys.stderr)
+        return 1
     print(
         f"{args.stack}: signing secret rotated; the functions read it from their next cold start ({rotation})"
     )

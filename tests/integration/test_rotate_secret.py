@@ -9,10 +9,11 @@ from typing import Any
 
 import boto3
 import pytest
+from botocore.exceptions import ClientError
 from moto import mock_aws
 
 from infra.provision import create_signing_secret
-from infra.tools.rotate_secret import rotate
+from infra.tools.rotate_secret import RotationRefusedError, rotate
 
 STACK = "callback-requests-staging"
 
@@ -24,6 +25,8 @@ class FakeCloudFormation:
         self.secret_arn = secret_arn
         self.parameters = {"SigningSecretRotation": "0", "SenderEmail": "alerts@practice.example"}
         self.updates: list[dict[str, Any]] = []
+        self.status = "UPDATE_COMPLETE"
+        self.update_error: Exception | None = None
 
     def describe_stack_resource(self, StackName: str, LogicalResourceId: str) -> dict[str, Any]:
         assert (StackName, LogicalResourceId) == (STACK, "SigningSecret")
@@ -33,9 +36,11 @@ class FakeCloudFormation:
         parameters = [
             {"ParameterKey": key, "ParameterValue": value} for key, value in self.parameters.items()
         ]
-        return {"Stacks": [{"StackName": StackName, "Parameters": parameters}]}
+        return {"Stacks": [{"StackName": StackName, "StackStatus": self.status, "Parameters": parameters}]}
 
     def update_stack(self, **request: Any) -> None:
+        if self.update_error is not None:
+            raise self.update_error
         self.updates.append(request)
         for parameter in request["Parameters"]:
             if not parameter.get("UsePreviousValue"):
@@ -100,3 +105,29 @@ def test_given_two_rotations_then_the_first_value_is_no_longer_kept(stack: FakeC
     rotate(Session(stack), STACK, now=1_800_000_060, wait=False)
 
     assert first not in secret_value(stack).values()
+
+
+def test_given_a_stack_being_updated_then_nothing_is_rotated(stack: FakeCloudFormation) -> None:
+    before = secret_value(stack)
+    stack.status = "UPDATE_IN_PROGRESS"  # a deploy still running
+
+    with pytest.raises(RotationRefusedError, match="UPDATE_IN_PROGRESS: nothing was changed"):
+        rotate(Session(stack), STACK, now=1_800_000_000, wait=False)
+
+    assert secret_value(stack) == before
+    assert stack.updates == []
+
+
+def test_given_an_update_that_cannot_start_then_the_secret_is_put_back_and_a_retry_keeps_the_deployed_value(
+    stack: FakeCloudFormation,
+) -> None:
+    deployed = secret_value(stack)["current"]  # what the functions sign with
+    stack.update_error = ClientError({"Error": {"Code": "AccessDenied", "Message": "no"}}, "UpdateStack")
+
+    with pytest.raises(ClientError):
+        rotate(Session(stack), STACK, now=1_800_000_000, wait=False)
+
+    assert secret_value(stack)["current"] == deployed
+    stack.update_error = None
+    rotate(Session(stack), STACK, now=1_800_000_060, wait=False)  # the retry
+    assert secret_value(stack)["previous"] == deployed

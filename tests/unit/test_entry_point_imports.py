@@ -283,8 +283,10 @@ def test_given_the_intake_then_no_email_or_alert_code_is_loaded() -> None:
 
 def test_given_the_intake_then_the_mark_as_called_pages_wait_for_a_staff_click() -> None:
     # The routes are known at a cold start; their pages and the follow-up logic are not loaded.
-    assert "handlers.api.contacted" in OUR_MODULES["intake"]
-    assert not {"handlers.api.contacted_pages", "logic.follow_up"} & OUR_MODULES["intake"]
+    loaded = loaded_by("intake")
+
+    assert "callbacks.handlers.api.contacted" in loaded
+    assert not {"callbacks.handlers.api.contacted_pages", "callbacks.logic.follow_up"} & loaded
 
 
 def test_given_the_intake_then_only_the_rest_resolver_of_powertools_event_handler_is_loaded() -> None:

@@ -61,7 +61,6 @@ def test_given_the_code_then_every_dimension_it_counts_by_has_a_fixed_set_of_val
 # A process of a second stack, as Lambda starts it: the template gives POWERTOOLS_SERVICE_NAME the
 # stack's name. Both kinds of metric, and the log line, must carry it, or the two stacks' alarms mix.
 SECOND_STACK = """
-import json, sys
 from callbacks.core.observability import count_by_dimension, logger, metrics
 from aws_lambda_powertools.metrics import MetricUnit
 metrics.add_metric(name="CallbackRequestStored", unit=MetricUnit.Count, value=1)
